@@ -1,0 +1,38 @@
+# Single entry point. `make run` serves the app; `make test` runs every test (what CI runs).
+PY := .venv/bin/python
+PORT ?= 8000
+RUST := rust_core/wasm
+
+.PHONY: setup build run test lint test-rust test-js test-py clean
+
+setup:
+	@bash build_tools/setup.sh
+
+build: setup
+	$(PY) -m build_tools build
+
+run: build
+	$(PY) -m build_tools serve --port $(PORT)
+
+lint: setup
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	cd $(RUST) && cargo fmt --all --check
+	cd $(RUST) && cargo clippy --locked --all-targets -- -D warnings
+
+test-rust: setup
+	cd $(RUST) && cargo test --locked
+
+test-js: build
+	node --test tests/js/
+
+# Unit tests, the real wasm build, and the Playwright end-to-end tests in Chromium, with line
+# coverage of py_agent and build_tools (fails under 85%).
+test-py: build
+	$(PY) -m pytest --cov --cov-report=term
+
+test: lint test-rust test-js test-py
+
+clean:
+	rm -rf web/build test-reports .coverage $(RUST)/target

@@ -1,0 +1,40 @@
+"""Shared fixtures: the real local server on an ephemeral loopback port, and Chromium's flags."""
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from build_tools.serve import make_server, url_of
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium floods the closed network with refused
+# connections; --enable-unsafe-webgpu is what exposes the (SwiftShader) WebGPU adapter.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--enable-unsafe-webgpu",
+]
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    server = make_server(port=0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url_of(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
