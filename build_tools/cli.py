@@ -33,6 +33,41 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         server.server_close()
 
 
+def _cmd_model(args: argparse.Namespace) -> None:
+    from build_tools.model_build import build_model, model_is_built
+    from build_tools.paths import MODELS_CACHE
+
+    if args.if_missing and args.source == "default":
+        from build_tools.default_model import MODEL_ID
+
+        if model_is_built(MODELS_CACHE / (args.model_id or MODEL_ID)):
+            print(f"model {args.model_id or MODEL_ID} is built and matches its manifest")
+            return
+    build_model(
+        args.source,
+        model_id=args.model_id,
+        variants=args.variants or None,
+        evaluate=not args.no_eval,
+        eval_tokens=args.eval_tokens,
+    )
+
+
+def _cmd_generate(args: argparse.Namespace) -> None:
+    from build_tools.generate_cli import generate_text
+
+    generate_text(
+        args.prompt,
+        model_id=args.model_id,
+        variant=args.variant,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        stop=args.stop,
+    )
+
+
 def _cmd_clippy_wasm(args: argparse.Namespace) -> None:
     from build_tools.wasm_build import clippy_wasm
 
@@ -57,6 +92,27 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--quiet", action="store_true", help="no request log")
     serve.set_defaults(func=_cmd_serve)
+    model = sub.add_parser("model", help="build a Gemma into models_cache/ (ONNX + tokenizer)")
+    model.add_argument(
+        "source", nargs="?", default="default", help="default | GGUF file | HF folder"
+    )
+    model.add_argument("--model-id", help="folder name under models_cache/")
+    model.add_argument("--variants", nargs="+", help="variants to build (default: exact int4)")
+    model.add_argument("--no-eval", action="store_true", help="skip the fidelity evaluation")
+    model.add_argument("--eval-tokens", type=int, default=256)
+    model.add_argument("--if-missing", action="store_true", help="skip when already built")
+    model.set_defaults(func=_cmd_model)
+    gen = sub.add_parser("generate", help="complete a prompt natively (onnxruntime, CPU)")
+    gen.add_argument("prompt")
+    gen.add_argument("--model-id", default=None)
+    gen.add_argument("--variant", default=None)
+    gen.add_argument("--max-new-tokens", type=int, default=48)
+    gen.add_argument("--temperature", type=float, default=0.0)
+    gen.add_argument("--top-k", type=int, default=0)
+    gen.add_argument("--top-p", type=float, default=1.0)
+    gen.add_argument("--seed", type=int, default=None)
+    gen.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    gen.set_defaults(func=_cmd_generate)
     sub.add_parser("clippy-wasm", help="lint the Rust crates for wasm32").set_defaults(
         func=_cmd_clippy_wasm
     )

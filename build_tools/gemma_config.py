@@ -162,8 +162,8 @@ def _hf_rope(doc: dict[str, Any], family: int) -> tuple[float, float, float]:
     """(global theta, local theta, linear scaling factor); transformers 5 nests these per type."""
     params: Any = doc.get("rope_parameters")
     if isinstance(params, dict) and FULL in params:
-        full_p = params[FULL]
-        local_p = params[SLIDING] if SLIDING in params else full_p
+        full_p: dict[str, Any] = params[FULL]
+        local_p: dict[str, Any] = params.get(SLIDING) or full_p
         factor = float(full_p.get("factor", 1.0)) if full_p.get("rope_type") == "linear" else 1.0
         return float(full_p["rope_theta"]), float(local_p["rope_theta"]), factor
     theta = float(doc.get("rope_theta", 10000.0))

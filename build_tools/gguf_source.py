@@ -12,6 +12,7 @@ from gguf.quants import dequantize
 from build_tools.errors import BuildError
 from build_tools.gemma_config import GemmaConfig, default_layer_types, default_query_pre_attn_scalar
 from build_tools.gemma_weights import GemmaWeights
+from build_tools.quantize import QuantizedMatrix, can_transcode, transcode
 
 FAMILIES = {"gemma": 1, "gemma2": 2, "gemma3": 3}
 
@@ -117,9 +118,9 @@ def _vocab_size(reader: GGUFReader) -> int:
 
 
 def load_gguf(
-    path: Path, progress: Callable[[str], None] | None = None
+    path: Path | GGUFReader, progress: Callable[[str], None] | None = None
 ) -> tuple[GemmaConfig, GemmaWeights]:
-    reader = open_gguf(path)
+    reader = path if isinstance(path, GGUFReader) else open_gguf(path)
     config = config_from_gguf(reader)
     tensors: dict[str, npt.NDArray[np.generic]] = {}
     for t in reader.tensors:
@@ -151,3 +152,16 @@ def _our_name(gguf_name: str) -> str | None:
     ):
         return f"layers.{parts[1]}.{_LAYER_TENSORS[parts[2]]}"
     return None
+
+
+def transcoded_linears(path: Path | GGUFReader) -> dict[str, QuantizedMatrix]:
+    """Exact MatMulNBits forms of every linear weight (and the embedding) whose GGUF type allows."""
+    reader = path if isinstance(path, GGUFReader) else open_gguf(path)
+    out: dict[str, QuantizedMatrix] = {}
+    for t in reader.tensors:
+        name = _our_name(t.name)
+        if name is None or name.endswith("norm") or not can_transcode(t.tensor_type):
+            continue
+        n, k = int(t.shape[-1]), int(t.shape[0])
+        out[name] = transcode(t.tensor_type, t.data, n, k)
+    return out

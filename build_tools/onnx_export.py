@@ -3,10 +3,12 @@
 Inputs: input_ids [batch, seq] int64, attention_mask [batch, past + seq] int64, position_ids
 [batch, seq] int64, past_key_values.{n}.key/value [batch, kv_heads, past, head_dim] float32.
 Outputs: the head (see `Head`), present.{n}.key/value [batch, kv_heads, past + seq, head_dim].
-Only standard ONNX operators (opset 18), so onnxruntime's CPU, WASM and WebGPU providers all run
-it; onnxruntime fuses the norms and GELU itself.
+Standard ONNX operators (opset 18) plus, for quantized weights, com.microsoft's MatMulNBits and
+GatherBlockQuantized, which onnxruntime's CPU, WASM and WebGPU providers all run; onnxruntime
+fuses the norms and GELU itself.
 """
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -17,11 +19,14 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from build_tools.errors import BuildError
 from build_tools.gemma_config import GemmaConfig
-from build_tools.gemma_weights import GemmaWeights, layer_norm_names
+from build_tools.gemma_weights import LINEARS, GemmaWeights, layer_norm_names
+from build_tools.quantize import QuantizedMatrix
 from build_tools.reference_model import rope_inv_freq
 
 OPSET = 18
+MS_DOMAIN = "com.microsoft"
 NEG_INF = float(np.finfo(np.float32).min)
 
 
@@ -41,6 +46,7 @@ def present_names(n: int) -> tuple[str, str]:
 
 @dataclass
 class _Graph:
+    accuracy_level: int = 4
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
     counter: int = 0
@@ -54,7 +60,7 @@ class _Graph:
         self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
-    def weight(self, name: str, array: npt.NDArray[np.float32]) -> str:
+    def weight(self, name: str, array: npt.NDArray[Any]) -> str:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
@@ -87,8 +93,44 @@ def _softcap(g: _Graph, x: str, cap: float) -> str:
     return g.op("Mul", [g.op("Tanh", [g.op("Div", [x, c])]), c], "softcap")
 
 
-def _linear(g: _Graph, x: str, weight_name: str) -> str:
-    return g.op("MatMul", [x, weight_name], "linear")
+def _linear(g: _Graph, x: str, weight: "_Weight") -> str:
+    if isinstance(weight, tuple):
+        return _matmul_nbits(g, x, *weight)
+    return g.op("MatMul", [x, weight], "linear")
+
+
+def _quantized_inputs(g: _Graph, name: str, qm: QuantizedMatrix) -> list[str]:
+    """MatMulNBits' constant inputs; a block-offset table, when present, comes last."""
+    inputs = [g.weight(f"{name}.q", qm.packed()), g.weight(f"{name}.scales", qm.scales)]
+    zp = qm.zero_points_input()
+    if zp is not None:
+        inputs.append(g.weight(f"{name}.zero_points", zp))
+    if qm.offsets is not None:
+        inputs.append(g.weight(f"{name}.block_offsets", np.ascontiguousarray(qm.offsets.T)))
+    return inputs
+
+
+def _matmul_nbits(g: _Graph, x: str, inputs: list[str], qm: QuantizedMatrix) -> str:
+    nbits_inputs = inputs[:-1] if qm.offsets is not None else inputs
+    y = g.op(
+        "MatMulNBits",
+        [x, *nbits_inputs],
+        "qlinear",
+        domain=MS_DOMAIN,
+        K=qm.k,
+        N=qm.n,
+        bits=qm.bits,
+        block_size=qm.block_size,
+        # 4: int8 activations on CPU, the fast kernels (8-bit weights otherwise dequantize on
+        # every call); onnxruntime-web ignores it and computes as level 0.
+        accuracy_level=g.accuracy_level,
+    )
+    if qm.offsets is None:
+        return y
+    blocks = qm.k // qm.block_size
+    shaped = g.op("Reshape", [x, g.const("shape", [0, 0, blocks, qm.block_size], np.int64)])
+    sums = g.op("ReduceSum", [shaped, g.const("axes", [-1], np.int64)], keepdims=0)
+    return g.op("Sub", [y, g.op("MatMul", [sums, inputs[-1]])], "qlinear_offset")
 
 
 def _rope_tables(g: _Graph, positions: str, inv_freq: npt.NDArray[np.float32]) -> tuple[str, str]:
@@ -155,8 +197,48 @@ def _masks(g: _Graph, config: GemmaConfig, group: int) -> dict[bool, str]:
     return masks
 
 
+# A linear layer's weight: an fp32 [in, out] initializer, or MatMulNBits inputs.
+_Weight = str | tuple[list[str], QuantizedMatrix]
+
+
+def _weight_or_quantized(
+    g: _Graph, name: str, weights: GemmaWeights, quantized: Mapping[str, QuantizedMatrix]
+) -> _Weight:
+    if name in quantized:
+        return _quantized_inputs(g, name, quantized[name]), quantized[name]
+    return g.weight(name, weights[name].T)
+
+
+def _quantized_embedding(
+    g: _Graph, c: GemmaConfig, qm: QuantizedMatrix
+) -> tuple[str, Callable[[str], str]]:
+    """Embedding lookup (GatherBlockQuantized) and LM head (MatMulNBits) over one packed table."""
+    mm_inputs = _quantized_inputs(g, "embed", qm)
+    zp = qm.zero_points_input()
+    if zp is not None and zp.dtype != np.uint8:
+        raise BuildError("the embedding needs integer zero points (GatherBlockQuantized)")
+    # GatherBlockQuantized wants scales (and zero points) of the data's rank: [n, blocks, 1];
+    # a 4-bit zero point packed along a last axis of 1 is one byte holding the low nibble.
+    gbq_inputs = [mm_inputs[0], "input_ids", g.weight("embed.scales3", qm.scales[..., None])]
+    if qm.zero_points is not None:
+        zp3 = qm.zero_points.astype(np.uint8)[..., None]
+        gbq_inputs.append(g.weight("embed.zero_points3", zp3))
+    rows = g.op(
+        "GatherBlockQuantized",
+        gbq_inputs,
+        "embed_rows",
+        domain=MS_DOMAIN,
+        bits=qm.bits,
+        block_size=qm.block_size,
+        gather_axis=0,
+        quantize_axis=2,
+    )
+    h = g.op("Reshape", [rows, g.const("shape", [0, 0, c.hidden_size], np.int64)])
+    return h, lambda x: _matmul_nbits(g, x, mm_inputs, qm)
+
+
 def _project(
-    g: _Graph, c: GemmaConfig, x: str, weight: str, qk_norm: str | None, n_heads: int
+    g: _Graph, c: GemmaConfig, x: str, weight: _Weight, qk_norm: str | None, n_heads: int
 ) -> str:
     """x [b, s, hidden] -> heads [b, heads, s, head_dim], QK-normed where the model has it."""
     shape = g.const("shape", [0, 0, n_heads, c.head_dim], np.int64)
@@ -166,9 +248,16 @@ def _project(
     return g.op("Transpose", [y], perm=[0, 2, 1, 3])
 
 
-def build_graph(weights: GemmaWeights, head: Head = Head.LOGITS_LAST) -> onnx.ModelProto:
+def build_graph(
+    weights: GemmaWeights,
+    head: Head = Head.LOGITS_LAST,
+    quantized: Mapping[str, QuantizedMatrix] | None = None,
+    accuracy_level: int = 4,
+) -> onnx.ModelProto:
+    """The decoder graph; weights named in `quantized` run as MatMulNBits/GatherBlockQuantized."""
     c = weights.config
-    g = _Graph()
+    quantized = quantized or {}
+    g = _Graph(accuracy_level=accuracy_level)
     d, kv, nh = c.head_dim, c.num_kv_heads, c.num_heads
     group = nh // kv
     batch, seq, past, total = "batch", "seq", "past", "total"
@@ -179,8 +268,13 @@ def build_graph(weights: GemmaWeights, head: Head = Head.LOGITS_LAST) -> onnx.Mo
     ]
     outputs = []
 
-    embed = g.weight("embed", weights["embed"])
-    h = g.op("Gather", [embed, "input_ids"], axis=0)
+    embed_q = quantized.get("embed")
+    if embed_q is None:
+        embed = g.weight("embed", weights["embed"])
+        h = g.op("Gather", [embed, "input_ids"], axis=0)
+        lm_head: Callable[[str], str] = lambda x: g.op("Gemm", [x, embed], transB=1)  # noqa: E731
+    else:
+        h, lm_head = _quantized_embedding(g, c, embed_q)
     h = g.op("Mul", [h, g.const("embed_scale", np.sqrt(c.hidden_size))], "embedded")
     masks = _masks(g, c, group)
     tables = {
@@ -194,10 +288,7 @@ def build_graph(weights: GemmaWeights, head: Head = Head.LOGITS_LAST) -> onnx.Mo
 
     for n in range(c.num_layers):
         p = f"layers.{n}."
-        w = {
-            name: g.weight(p + name, weights[p + name].T)
-            for name in ("q", "k", "v", "o", "gate", "up", "down")
-        }
+        w = {name: _weight_or_quantized(g, p + name, weights, quantized) for name in LINEARS}
         norm = {name: g.weight(p + name, weights[p + name]) for name in layer_norm_names(c)}
         x = _rms_norm(g, h, norm["input_norm"], c.rms_norm_eps)
 
@@ -264,7 +355,7 @@ def build_graph(weights: GemmaWeights, head: Head = Head.LOGITS_LAST) -> onnx.Mo
             )
         h = _rms_norm(g, h, final, c.rms_norm_eps)
         flat = g.op("Reshape", [h, g.const("shape", [-1, c.hidden_size], np.int64)])
-        logits = g.op("Gemm", [flat, embed], transB=1)  # tied LM head shares the embedding
+        logits = lm_head(flat)  # tied LM head: shares the embedding's (quantized) table
         out_shape = g.op(
             "Concat",
             [
@@ -289,9 +380,8 @@ def build_graph(weights: GemmaWeights, head: Head = Head.LOGITS_LAST) -> onnx.Mo
         )
 
     graph = helper.make_graph(g.nodes, "gemma_decoder", inputs, outputs, g.initializers)
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="gemma-edge-agent"
-    )
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid(MS_DOMAIN, 1)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="gemma-edge-agent")
     model.ir_version = 9
     return model
 

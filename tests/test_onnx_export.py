@@ -11,6 +11,7 @@ from build_tools.errors import BuildError
 from build_tools.gemma_config import GemmaConfig
 from build_tools.gemma_weights import GemmaWeights, random_weights
 from build_tools.onnx_export import Head, build_graph, past_names, present_names, save_model
+from build_tools.quantize import QuantizedMatrix, quantize_asymmetric
 from build_tools.reference_model import KVCache, ReferenceGemma
 from tests.tiny_gemma import random_ids, tiny_config
 
@@ -154,3 +155,48 @@ def test_weights_are_validated() -> None:
     bad[0] = np.nan
     with pytest.raises(BuildError, match="NaN"):
         GemmaWeights(c, {**good, "final_norm": bad})
+
+
+def as_block_offsets(qm: QuantizedMatrix) -> QuantizedMatrix:
+    """The same weights as (q - 0) * scale - offset: the form Q4_K transcodes to."""
+    assert qm.zero_points is not None
+    zero = np.zeros_like(qm.zero_points)
+    return QuantizedMatrix(
+        qm.bits, qm.block_size, qm.q, qm.scales, zero, qm.zero_points * qm.scales
+    )
+
+
+@pytest.mark.parametrize(
+    ("bits", "tol", "offsets"), [(8, 0.2, False), (4, None, False), (4, None, True)]
+)
+def test_quantized_graph_matches_the_reference_on_dequantized_weights(
+    bits: int, tol: float | None, offsets: bool, tmp_path: Path
+) -> None:
+    """MatMulNBits/GatherBlockQuantized (accuracy level 0) compute with the dequantized weights."""
+    c = tiny_config(3)
+    w = random_weights(c, seed=8)
+    quantized = {
+        name: quantize_asymmetric(w[name], bits, block_size=16) for name in w if w[name].ndim == 2
+    }
+    if offsets:
+        quantized = {
+            name: qm if name == "embed" else as_block_offsets(qm) for name, qm in quantized.items()
+        }
+    dequantized = GemmaWeights(
+        c, {name: quantized[name].dequantize() if name in quantized else w[name] for name in w}
+    )
+    ids = random_ids(SEQ, c.vocab_size)
+    expected, _ = ReferenceGemma(dequantized).forward(ids)
+    path = tmp_path / "q.onnx"
+    model = build_graph(w, Head.LOGITS_ALL, quantized, accuracy_level=0)
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("MatMulNBits") == 7 * c.num_layers + 1  # every linear and the LM head
+    assert ops.count("GatherBlockQuantized") == 1
+    assert "embed" not in {i.name for i in model.graph.initializer}
+    save_model(model, path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits, _ = run(sess, c, ids, empty_cache(c), 0)
+    np.testing.assert_allclose(logits[0], expected, atol=TOL, rtol=0)
+    if tol is not None:  # 8 bits stays close to the float model even on random weights
+        float_logits, _ = ReferenceGemma(w).forward(ids)
+        assert np.abs(expected - float_logits).max() < tol

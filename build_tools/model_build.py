@@ -1,0 +1,281 @@
+"""`python -m build_tools model SOURCE`: any Gemma (GGUF or HF folder) -> models_cache/<model-id>/.
+
+The folder holds one ONNX decoder per variant (with its external weights), tokenizer.json, the
+chat template, model.json (config, special tokens, prompt format, variants, fidelity) and the
+license files, all listed with size and sha256 in manifest.json. It is assembled in a temporary
+folder beside the final one and renamed into place only when complete.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from build_tools import default_model
+from build_tools.errors import BuildError
+from build_tools.fidelity import EVAL_TEXT, Fidelity, compare
+from build_tools.gemma_config import GemmaConfig
+from build_tools.gemma_weights import LINEARS, GemmaWeights
+from build_tools.manifest import verify_manifest, write_manifest
+from build_tools.onnx_export import Head, build_graph, save_model
+from build_tools.paths import MODELS_CACHE
+from build_tools.quantize import QuantizedMatrix, quantize_asymmetric
+
+# Gemma's chat format. Gemma has no system role: a system message is prepended to the first
+# user turn. The base models have no template of their own; this one is what the -it models use.
+CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{%- set first = true -%}"
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'system' -%}{%- set system = message['content'] -%}"
+    "{%- else -%}"
+    "<start_of_turn>{{ 'model' if message['role'] == 'assistant' else message['role'] }}\n"
+    "{%- if system is defined and loop.index0 <= 1 %}{{ system }}\n\n{% endif -%}"
+    "{{ message['content'] | trim }}<end_of_turn>\n"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt %}<start_of_turn>model\n{% endif -%}"
+)
+
+SPECIAL_TOKENS = {
+    "pad": 0,
+    "eos": 1,
+    "bos": 2,
+    "unk": 3,
+    "start_of_turn": 105,
+    "end_of_turn": 106,
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # "gguf" | "hf"
+    path: Path
+    model_id: str
+    instruction_tuned: bool
+    licenses: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    backends: tuple[str, ...]
+
+
+VARIANTS = {
+    "exact": Variant(
+        "exact",
+        "GGUF blocks transcoded exactly (Q8_0/Q5_0/Q6_K -> 8-bit, Q4_K -> 4-bit MatMulNBits); "
+        "8-bit min/max blocks for float sources",
+        ("native", "wasm"),
+    ),
+    "int4": Variant(
+        "int4",
+        "4-bit min/max blocks of 32 for the layers (MatMulNBits), embedding and LM head as in "
+        "`exact`",
+        ("webgpu", "native"),
+    ),
+}
+DEFAULT_VARIANTS = ("exact", "int4")
+
+
+def resolve_source(source: str, model_id: str | None = None) -> Source:
+    if source == "default":
+        return Source(
+            "gguf",
+            default_model.default_gguf(),
+            model_id or default_model.MODEL_ID,
+            False,
+            tuple(default_model.license_files()),
+        )
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise BuildError(
+            f"model source not found: {path} (expected `default`, a .gguf or a folder)"
+        )
+    name = path.stem if path.is_file() else path.name
+    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.") or "gemma"
+    tuned = bool(re.search(r"(^|[-_.])it($|[-_.])", name.lower()))
+    licenses = tuple(
+        p for p in (path.parent if path.is_file() else path).glob("*") if _is_license(p)
+    )
+    if path.is_file():
+        return Source("gguf", path, model_id or slug, tuned, licenses)
+    return Source("hf", path, model_id or slug, tuned, licenses)
+
+
+def _is_license(p: Path) -> bool:
+    return p.is_file() and p.name.upper().split(".")[0] in {
+        "LICENSE",
+        "NOTICE",
+        "GEMMA_TERMS",
+        "USE_POLICY",
+    }
+
+
+def load_source(src: Source) -> tuple[GemmaConfig, GemmaWeights, dict[str, QuantizedMatrix]]:
+    """Config, float weights, and exact quantized forms where the source has them."""
+    if src.kind == "gguf":
+        from build_tools.gguf_source import load_gguf, open_gguf, transcoded_linears
+
+        reader = open_gguf(src.path)
+        bar = tqdm(desc="reading GGUF", unit="tensor", leave=False)
+        config, weights = load_gguf(reader, progress=lambda _: bar.update())
+        bar.close()
+        return config, weights, transcoded_linears(reader)
+    from build_tools.hf_source import load_hf_folder
+
+    config, weights = load_hf_folder(src.path)
+    return config, weights, {}
+
+
+def variant_weights(
+    variant: str,
+    weights: GemmaWeights,
+    exact: dict[str, QuantizedMatrix],
+    block_size: int = 32,
+) -> dict[str, QuantizedMatrix]:
+    names = ["embed"] + [
+        f"layers.{n}.{lin}" for n in range(weights.config.num_layers) for lin in LINEARS
+    ]
+    out: dict[str, QuantizedMatrix] = {}
+    for name in names:
+        if variant == "int4" and name != "embed":
+            out[name] = quantize_asymmetric(weights[name], 4, block_size)
+        elif name in exact:
+            out[name] = exact[name]
+        else:
+            out[name] = quantize_asymmetric(weights[name], 8, block_size)
+    return out
+
+
+def tokenizer_into(src: Source, dest: Path) -> None:
+    if src.kind == "gguf":
+        from build_tools.tokenizer_export import write_tokenizer_json
+
+        write_tokenizer_json(src.path, dest / "tokenizer.json")
+        return
+    tok = src.path / "tokenizer.json"
+    if not tok.is_file():
+        raise BuildError(f"{src.path} has no tokenizer.json")
+    shutil.copy2(tok, dest / "tokenizer.json")
+
+
+def eval_ids(tokenizer_json: Path, bos: int, limit: int) -> list[int]:
+    from tokenizers import Tokenizer
+
+    ids = (
+        Tokenizer.from_file(str(tokenizer_json))
+        .encode(EVAL_TEXT.read_text(), add_special_tokens=False)
+        .ids
+    )
+    return [bos, *ids[: limit - 1]]
+
+
+def build_model(
+    source: str = "default",
+    *,
+    model_id: str | None = None,
+    variants: Sequence[str] | None = None,
+    evaluate: bool = True,
+    eval_tokens: int = 256,
+    out_root: Path = MODELS_CACHE,
+    log: Callable[[str], None] = print,
+) -> Path:
+    variants = tuple(variants or DEFAULT_VARIANTS)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        raise BuildError(f"unknown variant(s) {unknown}: choose from {sorted(VARIANTS)}")
+    src = resolve_source(source, model_id)
+    final = out_root / src.model_id
+    out_root.mkdir(parents=True, exist_ok=True)
+    log(f"building {src.model_id} from {src.path}")
+    config, weights, exact = load_source(src)
+    with tempfile.TemporaryDirectory(dir=out_root, prefix=f".{src.model_id}.") as tmp:
+        staged = Path(tmp) / src.model_id
+        staged.mkdir()
+        tokenizer_into(src, staged)
+        (staged / "chat_template.jinja").write_text(CHAT_TEMPLATE + "\n")
+        for lic in src.licenses:
+            shutil.copy2(lic, staged / lic.name)
+        entries: dict[str, Any] = {}
+        reference: Path | None = None
+        ids: list[int] = []
+        if evaluate:
+            reference = Path(tmp) / "reference" / "decoder.onnx"
+            reference.parent.mkdir()
+            log("writing the float32 reference graph (evaluation only, not shipped)")
+            save_model(build_graph(weights, Head.LOGITS_LAST), reference)
+            ids = eval_ids(staged / "tokenizer.json", config.bos_token_id, eval_tokens)
+        for name in tqdm(variants, desc="variants", unit="variant", leave=False):
+            quantized = variant_weights(name, weights, exact)
+            file = f"decoder-{name}.onnx"
+            save_model(build_graph(weights, Head.LOGITS_LAST, quantized), staged / file)
+            entry: dict[str, Any] = {
+                "file": file,
+                "data": file + ".data",
+                "head": Head.LOGITS_LAST.value,
+                "backends": list(VARIANTS[name].backends),
+                "description": VARIANTS[name].description,
+                "bytes": (staged / file).stat().st_size
+                + (staged / (file + ".data")).stat().st_size,
+            }
+            if reference is not None:
+                with tqdm(
+                    total=len(ids) - 1, desc=f"fidelity {name}", unit="tok", leave=False
+                ) as bar:
+                    fid: Fidelity = compare(reference, staged / file, ids, progress=bar.update)
+                entry["fidelity"] = fid.to_json()
+                log(
+                    f"{name}: top-1 agreement {fid.top1_agreement:.1%}, KL {fid.mean_kl:.4f}, "
+                    f"perplexity {fid.perplexity:.2f} (fp32 {fid.reference_perplexity:.2f}), "
+                    f"{entry['bytes'] / 1e6:.0f} MB"
+                )
+            entries[name] = entry
+        model_doc = {
+            "model_id": src.model_id,
+            "source": {"kind": src.kind, "name": src.path.name},
+            "prompt_format": "chat" if src.instruction_tuned else "completion",
+            "config": config.to_json(),
+            "special_tokens": {
+                **SPECIAL_TOKENS,
+                "bos": config.bos_token_id,
+                "eos": config.eos_token_ids[0],
+                "pad": config.pad_token_id,
+            },
+            "stop_token_ids": sorted({*config.eos_token_ids, SPECIAL_TOKENS["end_of_turn"]}),
+            "default_variant": variants[0],
+            "variants": entries,
+            "licenses": [lic.name for lic in src.licenses],
+        }
+        (staged / "model.json").write_text(json.dumps(model_doc, indent=2) + "\n")
+        write_manifest(staged, "gemma-model", {"model_id": src.model_id})
+        _replace(final, staged)
+    log(f"model ready: {final}")
+    return final
+
+
+def _replace(final: Path, staged: Path) -> None:
+    """Swap the complete build into place; the old one (if any) is removed only afterwards."""
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        final.rename(old)
+    staged.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def model_is_built(folder: Path) -> bool:
+    try:
+        verify_manifest(folder)
+    except BuildError:
+        return False
+    return True
