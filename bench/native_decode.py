@@ -147,8 +147,10 @@ def _llama_cpp(model: ModelFolder, threads: int) -> Generation:
         raise EngineUnavailableError(f"the GGUF's vocabulary ({vocab}) differs from the model's")
 
     def pick() -> int:
-        # Llama.eval keeps the last position's logits in scores[n_tokens - 1].
-        return int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        # Without logits_all, Llama.eval keeps no logits of its own (its samplers read them in
+        # C): greedy is argmax over the last position's row, read in place.
+        row = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+        return int(np.argmax(np.ctypeslib.as_array(row, shape=(vocab,))))
 
     def run(ids: Sequence[int], new: int) -> Run:
         llm.reset()  # n_tokens = 0; eval() then drops the KV cells past it

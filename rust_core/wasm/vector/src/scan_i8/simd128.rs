@@ -1,0 +1,125 @@
+//! SIMD128 scan. Per block of 32: two `v128` loads of int8 weights; each i16x8 view of 16
+//! weight bytes holds `w_even + 256·w_odd` per lane, so `i16x8.shl 8` gives `256·w_even` and
+//! `i16x8.shr_s 8` gives `w_odd`, sign-extended with no shuffle; `i32x4.dot_i16x8_s` of those
+//! against the activation laid out as `[a_even…, 256·a_odd…]` (see `activation.rs`) gives
+//! `256 ×` the block's partial sums. Four blocks' i32x4 are reduced together by a transpose-add
+//! into one i32x4 of exact block sums, converted to f32x4 (exact), multiplied by
+//! `d · s/256` and added into an f32x4 accumulator. `lanes::scan` performs the same f32
+//! operations in the same order.
+
+use super::lanes::GROUP;
+use super::{BlockQ8Matrix, QuantizedActivation, BLOCK};
+use core::arch::wasm32::{
+    f32x4_add, f32x4_convert_i32x4, f32x4_extract_lane, f32x4_mul, f32x4_splat, i16x8_shl,
+    i16x8_shr, i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_shuffle, i64x2_shuffle, v128,
+    v128_load,
+};
+
+/// `256 ×` one block's dot product as four i32x4 partial sums, added lane-wise.
+///
+/// # Safety
+/// `w` must be readable for 32 bytes and `a` for 32 i16.
+#[inline(always)]
+unsafe fn block_dot(w: *const i8, a: *const i16) -> v128 {
+    let w0 = v128_load(w.cast::<v128>());
+    let w1 = v128_load(w.add(16).cast::<v128>());
+    let p0 = i32x4_dot_i16x8(i16x8_shl(w0, 8), v128_load(a.cast::<v128>()));
+    let p1 = i32x4_dot_i16x8(i16x8_shr(w0, 8), v128_load(a.add(8).cast::<v128>()));
+    let p2 = i32x4_dot_i16x8(i16x8_shl(w1, 8), v128_load(a.add(16).cast::<v128>()));
+    let p3 = i32x4_dot_i16x8(i16x8_shr(w1, 8), v128_load(a.add(24).cast::<v128>()));
+    i32x4_add(i32x4_add(p0, p1), i32x4_add(p2, p3))
+}
+
+/// `[Σ a, Σ b, Σ c, Σ d]` (each a horizontal sum of one i32x4), exact in integers.
+#[inline(always)]
+fn hsum4(a: v128, b: v128, c: v128, d: v128) -> v128 {
+    // (a0+a2, b0+b2, a1+a3, b1+b3) and the same for c, d: unpack low/high 32-bit lanes.
+    let ab = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(a, b),
+        i32x4_shuffle::<2, 6, 3, 7>(a, b),
+    );
+    let cd = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(c, d),
+        i32x4_shuffle::<2, 6, 3, 7>(c, d),
+    );
+    // Low and high 64-bit halves: (a02, b02, c02, d02) + (a13, b13, c13, d13).
+    i32x4_add(i64x2_shuffle::<0, 2>(ab, cd), i64x2_shuffle::<1, 3>(ab, cd))
+}
+
+/// Horizontal sum of one i32x4 (exact).
+#[inline(always)]
+fn hsum1(v: v128) -> i32 {
+    i32x4_extract_lane::<0>(v)
+        .wrapping_add(i32x4_extract_lane::<1>(v))
+        .wrapping_add(i32x4_extract_lane::<2>(v))
+        .wrapping_add(i32x4_extract_lane::<3>(v))
+}
+
+/// Rows processed together, sharing the activation loads.
+const ROWS: usize = 2;
+
+/// Scores of `R` consecutive rows starting at `w` (int8 values) and `d` (their scales).
+///
+/// # Safety
+/// `w` must be readable for `R · cols` bytes, `d` for `R · nb` f32, `a` for `cols` i16 and
+/// `s` for `nb` f32, with `cols = nb · 32`.
+#[inline(always)]
+unsafe fn row_scores<const R: usize>(
+    w: *const i8,
+    d: *const f32,
+    a: *const i16,
+    s: *const f32,
+    nb: usize,
+) -> [f32; R] {
+    let cols = nb * BLOCK;
+    let body = nb / GROUP * GROUP;
+    let mut acc = [f32x4_splat(0.0); R];
+    let mut g = 0;
+    while g < body {
+        let act_scale = v128_load(s.add(g).cast::<v128>());
+        for (i, acc) in acc.iter_mut().enumerate() {
+            let w = w.add(i * cols + g * BLOCK);
+            let a = a.add(g * BLOCK);
+            let isums = hsum4(
+                block_dot(w, a),
+                block_dot(w.add(BLOCK), a.add(BLOCK)),
+                block_dot(w.add(2 * BLOCK), a.add(2 * BLOCK)),
+                block_dot(w.add(3 * BLOCK), a.add(3 * BLOCK)),
+            );
+            let scale = f32x4_mul(v128_load(d.add(i * nb + g).cast::<v128>()), act_scale);
+            *acc = f32x4_add(*acc, f32x4_mul(scale, f32x4_convert_i32x4(isums)));
+        }
+        g += GROUP;
+    }
+    let mut sums = [0.0f32; R];
+    for (i, (sum, acc)) in sums.iter_mut().zip(acc).enumerate() {
+        *sum = (f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<1>(acc))
+            + (f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc));
+        for b in body..nb {
+            let isum = hsum1(block_dot(w.add(i * cols + b * BLOCK), a.add(b * BLOCK)));
+            *sum += (*d.add(i * nb + b) * *s.add(b)) * isum as f32;
+        }
+    }
+    sums
+}
+
+pub(super) fn scan(m: &BlockQ8Matrix, act: &QuantizedActivation, mut sink: impl FnMut(usize, f32)) {
+    let (cols, nb) = (m.cols, m.blocks_per_row());
+    let (pq, pd) = (m.q.as_ptr(), m.scales.as_ptr());
+    let (pa, ps) = (act.interleaved.as_ptr(), act.scales_simd.as_ptr());
+    let paired = m.rows / ROWS * ROWS;
+    // SAFETY (both loops): `BlockQ8Matrix::new` checked q.len() == rows·cols and
+    // scales.len() == rows·nb, and the activation has cols values and nb scales, so rows
+    // r..r+R of q and scales are in bounds for r + R <= rows; v128.load has no alignment
+    // requirement.
+    for r in (0..paired).step_by(ROWS) {
+        let sums = unsafe { row_scores::<ROWS>(pq.add(r * cols), pd.add(r * nb), pa, ps, nb) };
+        for (i, sum) in sums.into_iter().enumerate() {
+            sink(r + i, sum);
+        }
+    }
+    for r in paired..m.rows {
+        let [sum] = unsafe { row_scores::<1>(pq.add(r * cols), pd.add(r * nb), pa, ps, nb) };
+        sink(r, sum);
+    }
+}
