@@ -26,7 +26,8 @@ from build_tools.gemma_weights import LINEARS, GemmaWeights
 from build_tools.manifest import verify_manifest, write_manifest
 from build_tools.onnx_export import Head, build_graph, save_model
 from build_tools.paths import MODELS_CACHE
-from build_tools.quantize import QuantizedMatrix, quantize_asymmetric
+from build_tools.quantize import QuantizedMatrix, quantize_asymmetric, quantize_symmetric8
+from build_tools.wasm_weights import write_wasm_weights
 
 # Gemma's chat format. Gemma has no system role: a system message is prepended to the first
 # user turn. The base models have no template of their own; this one is what the -it models use.
@@ -74,7 +75,7 @@ VARIANTS = {
     "exact": Variant(
         "exact",
         "GGUF blocks transcoded exactly (Q8_0/Q5_0/Q6_K -> 8-bit, Q4_K -> 4-bit MatMulNBits); "
-        "8-bit min/max blocks for float sources",
+        "8-bit absmax blocks for float sources",
         ("native", "wasm"),
     ),
     "int4": Variant(
@@ -158,7 +159,7 @@ def variant_weights(
         elif name in exact:
             out[name] = exact[name]
         elif block:
-            out[name] = quantize_asymmetric(weights[name], 8, block)
+            out[name] = quantize_symmetric8(weights[name], block)
     return out
 
 
@@ -233,6 +234,11 @@ def build_model(
                 "bytes": (staged / file).stat().st_size
                 + (staged / (file + ".data")).stat().st_size,
             }
+            if "wasm" in VARIANTS[name].backends:
+                # The project's own WASM decoder reads the same weights from one flat file.
+                wasm_file = f"weights-{name}.bin"
+                write_wasm_weights(staged / wasm_file, weights, quantized)
+                entry["wasm_weights"] = wasm_file
             if reference is not None:
                 with tqdm(
                     total=len(ids) - 1, desc=f"fidelity {name}", unit="tok", leave=False

@@ -188,3 +188,15 @@ def quantize_asymmetric(w: F32, bits: int, block_size: int = 32) -> QuantizedMat
     zp = np.clip(np.round(-lo / scale), 0, levels).astype(np.float32)
     q = np.clip(np.round(blocks / scale[..., None] + zp[..., None]), 0, levels).astype(np.uint8)
     return QuantizedMatrix(bits, block_size, q, scale, zp)
+
+
+def quantize_symmetric8(w: F32, block_size: int = 32) -> QuantizedMatrix:
+    """Per-block absmax int8 (like Q8_0): zero point 128, so q - 128 fits an int8 exactly."""
+    n, k = w.shape
+    if k % block_size:
+        raise BuildError(f"row length {k} is not a multiple of the block size {block_size}")
+    blocks = w.reshape(n, k // block_size, block_size).astype(np.float32)
+    scale = np.abs(blocks).max(axis=-1) / 127.0
+    scale = np.where(scale == 0, 1.0, scale).astype(np.float32)
+    q = np.clip(np.round(blocks / scale[..., None]), -127, 127) + 128
+    return QuantizedMatrix(8, block_size, q.astype(np.uint8), scale, None)

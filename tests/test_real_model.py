@@ -94,3 +94,14 @@ def test_cli_generate(default_model: Path, capsys: pytest.CaptureFixture[str]) -
     assert out.out.startswith(PROMPTS[0])
     assert "100" in out.out
     assert "tok/s" in out.err
+
+
+def test_wasm_weights_hold_exactly_the_gguf_weights(default_model: Path) -> None:
+    from build_tools.wasm_weights import read_wasm_weights
+
+    doc = json.loads((default_model / "model.json").read_text())
+    config, read = read_wasm_weights(default_model / doc["variants"]["exact"]["wasm_weights"])
+    assert config.num_layers == 18
+    _, weights = load_gguf(default_gguf())
+    for name in ("embed", "layers.0.q", "layers.0.o", "layers.0.v", "layers.0.down", "final_norm"):
+        np.testing.assert_allclose(read[name], weights[name], rtol=1e-6, atol=1e-7, err_msg=name)
