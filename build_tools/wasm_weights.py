@@ -3,7 +3,7 @@
 Layout (little-endian): magic `GEAWGT01`, u32 header length, a UTF-8 JSON header, zero padding
 to 64 bytes, then the tensors, each starting on a 64-byte boundary (offsets are from the start of
 the data section). The JSON header holds the model config and a table of tensors:
-  {"name", "kind", "rows", "cols", "block", "q": [offset, nbytes], "scales": [...], "offsets": [...]}
+  {"name", "kind", "rows", "cols", "block", "q": [offset, nbytes], "scales": [..], "offsets": [..]}
 Kinds, all with the weight matrix [rows, cols] in blocks of `block` along cols:
   - "f32": plain float32 (norms; `q` holds the data);
   - "q8": int8 values, W = scale[r, b] * q  (Q8_0, Q5_0 and Q6_K transcode exactly to this);
