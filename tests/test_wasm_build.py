@@ -35,12 +35,24 @@ def test_wasm_uses_simd128_instructions(built: Path) -> None:
     ).stdout
     assert len(re.findall(r"f32x4\.mul", listing)) >= 2
     assert "v128.load" in listing
+    # The int8 LM-head scan: integer dot products, no relaxed-SIMD instruction.
+    assert len(re.findall(r"i32x4\.dot_i16x8_s", listing)) >= 4
+    assert "relaxed" not in listing
 
 
 def test_binding_exports_the_kernel(built: Path) -> None:
     typings = (built / "vector.d.ts").read_text()
     for name in ("dot", "dotScalar", "dotLanes", "simd128Enabled"):
         assert re.search(rf"export function {name}\(", typings), name
+    assert re.search(r"export class Q8Matrix \{", typings)
+    assert re.search(r"constructor\(rows: number, cols: number, q: Int8Array", typings)
+    for method in ("topK", "topKLanes", "topKScalar", "topKExact"):
+        assert re.search(rf"\b{method}\(h: Float32Array[^)]*\): TopKResult;", typings), method
+    for method in ("scores", "scoresLanes", "scoresScalar", "scoresExact"):
+        assert re.search(rf"\b{method}\(h: Float32Array[^)]*\): Float32Array;", typings), method
+    assert re.search(r"export class TopKResult \{", typings)
+    assert re.search(r"readonly ids: Uint32Array;", typings)
+    assert re.search(r"readonly scores: Float32Array;", typings)
 
 
 def test_sysroot_is_reused_when_rustc_is_unchanged() -> None:

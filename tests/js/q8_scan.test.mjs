@@ -136,9 +136,12 @@ test("5,000 × 640: SIMD128 top-k agrees with an exact f32 JS reference", () => 
     worst = Math.max(worst, err / tol[r]);
   }
   assert.ok(worst < 0.5, `worst error / bound ${worst}`); // the bound is a worst case
-  // The Rust exact kernel computes the same reference.
+  // The Rust exact kernel computes the same reference (f64 sums in another order, so within
+  // one f32 rounding).
   const rustExact = c.matrix.scoresExact(c.h);
-  for (let r = 0; r < rows; r++) assert.equal(rustExact[r], Math.fround(exact[r]));
+  for (let r = 0; r < rows; r++) {
+    assert.ok(Math.abs(rustExact[r] - exact[r]) <= EPS * Math.abs(exact[r]) + 1e-38, `row ${r}`);
+  }
 
   const k = 40;
   const top = c.matrix.topK(c.h, k);

@@ -4,9 +4,9 @@
 
 use super::BLOCK;
 
-/// The SIMD kernel's integer block sums are `256 ×` the true ones (see [`QuantizedActivation::
-/// interleaved`]); its scales are divided by this to compensate.
-pub(crate) const SIMD_SHIFT_SCALE: f32 = 256.0;
+/// The SIMD kernel's integer block sums are `256 ×` the true ones (see `interleaved`), so its
+/// scales are divided by this.
+const SIMD_SHIFT_SCALE: f32 = 256.0;
 
 /// `h` quantized per block of [`BLOCK`]: `h[j] ≈ scales[j / 32] · q[j]`.
 pub(crate) struct QuantizedActivation {

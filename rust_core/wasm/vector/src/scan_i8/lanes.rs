@@ -1,14 +1,13 @@
-//! Portable emulation of `simd128::scan`, bit-identical to it. The SIMD kernel computes each
-//! block's integer sum times 256 (exact: |256 · Σ| < 2^28, and it has at most 20 significant
-//! bits, so its f32 conversion is exact too) and uses the activation scales divided by 256;
-//! its f32 operations are, in order: four accumulators (block `b` in lane `b mod 4`) of
-//! `(d · s/256) · (256 · isum)`, reduced as `(l0 + l1) + (l2 + l3)`, then the last
-//! `blocks mod 4` blocks added left to right. This does the same with plain integers.
+//! Portable emulation of `simd128::scan`, bit-identical to it. Like the SIMD kernel it takes
+//! the activation in its SIMD layout (`[a_even…, 256·a_odd…]` per 16 values) and multiplies
+//! `256·w_even` and `w_odd` against it, so each block sum comes out as `256 · Σ q·a` (exact:
+//! |256 · Σ| < 2^28, with at most 20 significant bits, so its f32 conversion is exact too),
+//! and uses the activation scales divided by 256. Its f32 operations are the SIMD kernel's, in
+//! order: four accumulators (block `b` in lane `b mod 4`) of `(d · s/256) · (256 · isum)`,
+//! reduced as `(l0 + l1) + (l2 + l3)`, then the last `blocks mod 4` blocks added left to right.
 //! Each term equals the scalar reference's `(d · s) · isum` exactly unless `d · s/256` is
 //! subnormal or a product overflows, so only the order of the block sum differs from it.
 
-use super::activation::SIMD_SHIFT_SCALE;
-use super::scalar::block_dot;
 use super::{BlockQ8Matrix, QuantizedActivation, BLOCK};
 
 /// Blocks per SIMD step: one f32x4 of block sums.
@@ -22,8 +21,11 @@ pub(super) fn scan(m: &BlockQ8Matrix, act: &QuantizedActivation, mut sink: impl 
     }
     let body = nb / GROUP * GROUP;
     let term = |w: &[i8], d: &[f32], b: usize| {
-        let isum = block_dot(&w[b * BLOCK..][..BLOCK], &act.q[b * BLOCK..][..BLOCK]);
-        (d[b] * act.scales_simd[b]) * (isum as f32 * SIMD_SHIFT_SCALE)
+        let isum256 = block_dot_256(
+            &w[b * BLOCK..][..BLOCK],
+            &act.interleaved[b * BLOCK..][..BLOCK],
+        );
+        (d[b] * act.scales_simd[b]) * isum256 as f32
     };
     let rows = m.q.chunks_exact(m.cols).zip(m.scales.chunks_exact(nb));
     for (r, (w, d)) in rows.enumerate() {
@@ -39,4 +41,19 @@ pub(super) fn scan(m: &BlockQ8Matrix, act: &QuantizedActivation, mut sink: impl 
         }
         sink(r, sum);
     }
+}
+
+/// `256 ×` the dot product of one block, as the SIMD kernel computes it: per 16 weights, the
+/// even ones times 256 against `a_even`, the odd ones against `256·a_odd`.
+#[inline(always)]
+fn block_dot_256(w: &[i8], a: &[i16]) -> i32 {
+    let mut sum = 0i32;
+    for (w16, a16) in w.chunks_exact(16).zip(a.chunks_exact(16)) {
+        let (even, odd) = a16.split_at(8);
+        for j in 0..8 {
+            sum += i32::from(w16[2 * j]) * 256 * i32::from(even[j]);
+            sum += i32::from(w16[2 * j + 1]) * i32::from(odd[j]);
+        }
+    }
+    sum
 }

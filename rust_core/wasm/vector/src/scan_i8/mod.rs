@@ -5,7 +5,7 @@
 //!
 //! The fast path (and its `lanes` emulation and `scalar` reference) first quantizes the input
 //! vector `h` per block of 32, like llama.cpp's Q8_0 activations: `s = max|h_i| / 127`,
-//! `a_i = round(h_i / s)` ∈ [−127, 127] (see [`activation`]). A row's score is then
+//! `a_i = round(h_i / s)` ∈ [−127, 127] (see `activation.rs`). A row's score is then
 //!
 //! ```text
 //! score[r] = Σ_b (d[r,b] · s[b]) · (Σ_i q[r,b,i] · a[b,i])
@@ -15,8 +15,15 @@
 //! and the i32 → f32 conversion are exact). Only the f32 sum over blocks depends on the order:
 //! `scalar` adds the blocks left to right; `lanes` and SIMD128 keep four f32 accumulators
 //! (block `b` goes to lane `b mod 4`), reduce them as `(l0 + l1) + (l2 + l3)` and add the last
-//! `blocks mod 4` blocks left to right. So SIMD128 is bit-identical to `lanes`, and `lanes`
-//! is within the f32 reordering bound `2 · blocks · ε · Σ_b |term_b|` of `scalar`.
+//! `blocks mod 4` blocks left to right (the SIMD kernel's integer sums and activation scales
+//! carry a factor 256 and 1/256, which cancel exactly; `lanes` does the same). So SIMD128 is
+//! bit-identical to `lanes`, and `lanes` is within the f32 reordering bound
+//! `2 · (blocks + 1) · ε · Σ_b |term_b|` of `scalar` (equal when a row has < 4 blocks).
+//! SIMD128 scans four far-apart rows at a time (more memory streams in flight); rows are
+//! independent, so this changes no score, and the top-k does not depend on arrival order.
+//!
+//! Ranking: highest score first, ties to the lower row id; a NaN score (only possible when
+//! scales are extreme enough to overflow to ±∞ within a row) ranks below −∞.
 //!
 //! [`ScanKernel::Exact`] is the unquantized reference: `Σ_j (d · q_j) · h_j` in f64, rounded
 //! once to f32. The quantized score differs from it by at most
@@ -177,12 +184,12 @@ impl BlockQ8Matrix {
 
     /// Every row's score with a chosen kernel.
     pub fn scores_with(&self, h: &[f32], kernel: ScanKernel) -> Result<Vec<f32>, VectorError> {
-        let mut out = Vec::with_capacity(self.rows);
-        self.scan(h, kernel, |_, score| out.push(score))?;
+        let mut out = vec![0.0; self.rows];
+        self.scan(h, kernel, |row, score| out[row] = score)?;
         Ok(out)
     }
 
-    /// Validates `h`, then calls `sink(row, score)` for every row in order.
+    /// Validates `h`, then calls `sink(row, score)` once for every row (in any order).
     fn scan(
         &self,
         h: &[f32],
