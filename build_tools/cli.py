@@ -78,10 +78,15 @@ def _cmd_clippy_wasm(args: argparse.Namespace) -> None:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> None:
+    import subprocess
+
     from build_tools.toolchain import APT_PROVIDERS, require_tool
 
     for tool in APT_PROVIDERS:
-        print(f"{tool}: {require_tool(tool)}")
+        path = require_tool(tool)
+        proc = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+        lines = [line for line in proc.stdout.splitlines() if line.strip()]
+        print(f"{tool}: {path}  {lines[-1] if lines else '(no version)'}")
 
 
 def parser() -> argparse.ArgumentParser:
