@@ -25,7 +25,10 @@ class WasmModule:
     out_name: str  # module name in web/build/wasm/
 
 
-MODULES = (WasmModule("gea-vector-wasm", "vector", "vector"),)
+MODULES = (
+    WasmModule("gea-vector-wasm", "vector", "vector"),
+    WasmModule("gea-gemma-wasm", "gemma", "gemma"),
+)
 
 
 def cargo_env(sysroot: Path) -> dict[str, str]:

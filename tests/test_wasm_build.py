@@ -25,6 +25,7 @@ def test_build_writes_each_module_with_binding_and_manifest(built: Path) -> None
     listed = {e.path for e in verify_manifest(built)}
     assert "vector_bg.wasm" in listed
     assert "vector.js" in listed
+    assert {"gemma_bg.wasm", "gemma.js"} <= listed
 
 
 def test_wasm_uses_simd128_instructions(built: Path) -> None:
@@ -53,6 +54,39 @@ def test_binding_exports_the_kernel(built: Path) -> None:
     assert re.search(r"export class TopKResult \{", typings)
     assert re.search(r"readonly ids: Uint32Array;", typings)
     assert re.search(r"readonly scores: Float32Array;", typings)
+
+
+def test_gemma_decoder_uses_simd128_gemvs(built: Path) -> None:
+    objdump = shutil.which("wasm-objdump")
+    assert objdump, "wasm-objdump (Debian package wabt) is required"
+    listing = subprocess.run(
+        [objdump, "-d", str(built / "gemma_bg.wasm")], capture_output=True, text=True, check=True
+    ).stdout
+    # q8 and q4o GEMVs: widened weights times f32x4 activations; the 4-bit nibble interleave.
+    assert len(re.findall(r"f32x4\.convert_i32x4_s", listing)) >= 8
+    assert len(re.findall(r"f32x4\.mul", listing)) >= 8
+    assert "i8x16.shuffle" in listing
+    assert "v128.load64_zero" in listing
+    # The LM head's int8 top-k scan from gea-vector.
+    assert "i32x4.dot_i16x8_s" in listing
+    assert "relaxed" not in listing
+
+
+def test_gemma_binding_exports_the_decoder(built: Path) -> None:
+    typings = (built / "gemma.d.ts").read_text()
+    assert re.search(r"export class GemmaDecoder \{", typings)
+    assert re.search(r"static fromBytes\(bytes: Uint8Array[^)]*\): GemmaDecoder;", typings)
+    assert re.search(r"\breset\(\): void;", typings)
+    assert re.search(r"\bprefill\(tokens: Uint32Array[^)]*\): Float32Array;", typings)
+    assert re.search(r"\badvance\(tokens: Uint32Array[^)]*\): void;", typings)
+    assert re.search(r"\bstep\(token: number\): Float32Array;", typings)
+    assert re.search(r"\btopK\(k: number\): TopKResult;", typings)
+    assert re.search(r"\bint8Activations: boolean;", typings)
+    for getter in ("pastLength", "vocabSize", "family"):
+        assert re.search(rf"readonly {getter}: number;", typings), getter
+    assert re.search(r"export class TopKResult \{", typings)
+    for name in ("gemvQ8", "gemvQ4o", "simd128Enabled"):
+        assert re.search(rf"export function {name}\(", typings), name
 
 
 def test_sysroot_is_reused_when_rustc_is_unchanged() -> None:
