@@ -105,3 +105,32 @@ def test_wasm_weights_hold_exactly_the_gguf_weights(default_model: Path) -> None
     _, weights = load_gguf(default_gguf())
     for name in ("embed", "layers.0.q", "layers.0.o", "layers.0.v", "layers.0.down", "final_norm"):
         np.testing.assert_allclose(read[name], weights[name], rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_wasm_decoder_completes_the_real_model(default_model: Path) -> None:
+    """The Rust WASM decoder (Node) on the same build's weights: greedy ' 100 degrees Celsius'."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    weights = default_model / "weights-exact.bin"
+    proc = subprocess.run(
+        [
+            "node",
+            "bench/wasm_decode.mjs",
+            "--weights",
+            str(weights),
+            "--runs",
+            "1",
+            "--prefill",
+            "8",
+            "--steps",
+            "2",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'starts with " 100": true' in proc.stdout
