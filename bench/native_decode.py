@@ -10,13 +10,16 @@ decoding of a fixed number of new tokens (no stop token), for:
 - genai-exact: onnxruntime-genai's own generator loop on OUR decoder-exact.onnx, through a
   genai_config.json written into a temporary folder of symlinks.
 
-Each (engine, threads) pair runs in its own subprocess (so no thread pool, OpenMP team or
-allocator is shared between engines), loads the model once, does one unmeasured warm-up
-generation, then `--runs` measured ones. Every engine gets the same token ids. Reported: time to
-first token (prompt run + first pick), prefill tok/s (prompt tokens / prompt run) and decode tok/s
-(tokens after the first / time from the first to the last). Model loading and per-generation
-setup (genai's Generator object) are not timed. A peer whose package is not installed, or that
-fails, is skipped with the reason printed. Not a test: results go to docs/benchmarks.md.
+Each engine runs in its own subprocess (so no thread pool, OpenMP team or allocator is
+shared), loads the model once and does one unmeasured warm-up generation; then, at each thread
+count, `--runs` rounds give every engine one measured generation in turn (the order rotated each
+round), so a burst of outside load on a small machine hits all of them alike, not one of them.
+
+Every engine gets the same token ids. Reported: time to first token (prompt run + first pick),
+prefill tok/s (prompt tokens / prompt run) and decode tok/s (tokens after the first / time from
+the first to the last). Model loading and per-generation setup (genai's Generator object) are
+not timed. A peer whose package is not installed, or that fails, is skipped with the reason
+printed. Not a test: results go to docs/benchmarks.md.
 """
 
 import argparse
@@ -123,7 +126,7 @@ def _import(module: str, pin: str) -> Any:
         ) from exc
 
 
-def _llama_cpp(model: ModelFolder, threads: int) -> Generation:
+def _llama_cpp(model: ModelFolder, threads: int, context: int) -> Generation:
     llama_cpp = _import("llama_cpp", LLAMA_PIN)
     from build_tools.default_model import default_gguf
     from build_tools.errors import BuildError
@@ -134,7 +137,7 @@ def _llama_cpp(model: ModelFolder, threads: int) -> Generation:
         raise EngineUnavailableError(f"no source GGUF: {exc}") from exc
     llm = llama_cpp.Llama(
         model_path=str(gguf),
-        n_ctx=512,
+        n_ctx=max(512, context),
         n_batch=512,
         n_ubatch=512,
         n_threads=threads,
@@ -257,63 +260,143 @@ def _genai(model: ModelFolder, threads: int, workdir: Path) -> Generation:
     return run
 
 
-def worker(engine: str, threads: int, runs: int, prompt_len: int, new: int) -> dict[str, Any]:
-    """Runs one engine at one thread count in this process; its raw numbers."""
+def _run_doc(r: Run) -> dict[str, Any]:
+    return {**asdict(r), "prefill_tok_s": r.prefill_tok_s, "decode_tok_s": r.decode_tok_s}
+
+
+def worker(engine: str, threads: int, prompt_len: int, new: int) -> int:
+    """Loads one engine at one thread count, warms it up, then answers each "run" line on stdin
+    with one generation's numbers (a JSON line on stdout) until stdin closes."""
+    # The protocol keeps the real stdout; anything the native libraries print goes to stderr.
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+
+    def send(doc: dict[str, Any]) -> None:
+        protocol.write(json.dumps(doc) + "\n")
+
     model = open_model()
     ids = prompt_ids(model, prompt_len)
     with tempfile.TemporaryDirectory(prefix="gea-genai-") as tmp:
         started = time.perf_counter()
-        if engine == "ours-exact":
-            run = _ours(model, "exact", threads)
-        elif engine == "ours-int4":
-            run = _ours(model, "int4", threads)
-        elif engine == "llama.cpp":
-            run = _llama_cpp(model, threads)
-        elif engine == "genai-exact":
-            run = _genai(model, threads, Path(tmp))
-        else:
-            raise SystemExit(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
+        try:
+            if engine == "ours-exact":
+                run = _ours(model, "exact", threads)
+            elif engine == "ours-int4":
+                run = _ours(model, "int4", threads)
+            elif engine == "llama.cpp":
+                run = _llama_cpp(model, threads, prompt_len + new)
+            else:
+                run = _genai(model, threads, Path(tmp))
+        except EngineUnavailableError as exc:
+            send({"skipped": str(exc)})
+            return 0
         load_s = time.perf_counter() - started
         run(ids, new)  # warm-up: first-run allocations, weight prepacking, page faults
-        measured = [run(ids, new) for _ in range(runs)]
-    return {
-        "engine": engine,
-        "threads": threads,
-        "load_s": load_s,
-        "runs": [
-            {**asdict(r), "prefill_tok_s": r.prefill_tok_s, "decode_tok_s": r.decode_tok_s}
-            for r in measured
-        ],
-    }
+        send({"ready": True, "load_s": load_s})
+        for line in sys.stdin:
+            if line.strip() != "run":
+                break
+            send(_run_doc(run(ids, new)))
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
-# The driver: one subprocess per (engine, threads), then the table.
+# The driver: one live subprocess per engine, runs interleaved round-robin, then the table.
 
 
-def spawn(engine: str, threads: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Runs `worker` in a fresh interpreter; its result, or {"skipped": reason}."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        engine,
-        "--threads",
-        str(threads),
-        "--runs",
-        str(args.runs),
-        "--prompt-tokens",
-        str(args.prompt_tokens),
-        "--new-tokens",
-        str(args.new_tokens),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode == 0 and lines:
-        result: dict[str, Any] = json.loads(lines[-1])
-        return result
-    tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-    return {"engine": engine, "threads": threads, "skipped": " | ".join(tail) or "no output"}
+class WorkerFailedError(Exception):
+    """A worker process died or answered nonsense; the message has its stderr's tail."""
+
+
+class Worker:
+    """One engine in its own interpreter, so no thread pool, OpenMP team or allocator is
+    shared; it stays loaded (and idle, blocked on stdin) while the others run."""
+
+    def __init__(self, engine: str, threads: int, args: argparse.Namespace) -> None:
+        self.engine = engine
+        # Closed in close(): it outlives this method by design.
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            *("--worker", engine, "--threads", str(threads)),
+            *("--prompt-tokens", str(args.prompt_tokens), "--new-tokens", str(args.new_tokens)),
+        ]
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True
+        )
+        self.hello = self._receive()  # {"ready", "load_s"} or {"skipped"}
+
+    def _receive(self) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        try:
+            doc: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError:
+            self._process.wait()
+            self._stderr.seek(0)
+            tail = self._stderr.read().strip().splitlines()[-3:]
+            reason = " | ".join(tail) or f"exit status {self._process.returncode}"
+            raise WorkerFailedError(reason) from None
+        return doc
+
+    def run(self) -> dict[str, Any]:
+        assert self._process.stdin is not None
+        self._process.stdin.write("run\n")
+        self._process.stdin.flush()
+        return self._receive()
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._stderr.close()
+
+
+def measure(engines: Sequence[str], threads: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """All engines at one thread count: loaded one after another, then `args.runs` rounds of one
+    run each, the order rotated every round, so a burst of outside load hits them alike."""
+    results: dict[str, dict[str, Any]] = {
+        e: {"engine": e, "threads": threads, "runs": []} for e in engines
+    }
+    workers: dict[str, Worker] = {}
+    try:
+        for engine in engines:
+            print(f"  loading {engine} @ {threads} thread(s) ...", file=sys.stderr, flush=True)
+            try:
+                worker = Worker(engine, threads, args)
+            except WorkerFailedError as exc:
+                results[engine]["skipped"] = f"failed: {exc}"
+                continue
+            if "skipped" in worker.hello:
+                results[engine]["skipped"] = worker.hello["skipped"]
+                worker.close()
+                continue
+            results[engine]["load_s"] = worker.hello["load_s"]
+            workers[engine] = worker
+        for round_ in range(args.runs):
+            live = list(workers)
+            shift = round_ % len(live) if live else 0
+            for engine in live[shift:] + live[:shift]:
+                try:
+                    results[engine]["runs"].append(workers[engine].run())
+                except WorkerFailedError as exc:
+                    results[engine] = {"engine": engine, "threads": threads}
+                    results[engine]["skipped"] = f"failed mid-run: {exc}"
+                    workers.pop(engine).close()
+            print(f"  round {round_ + 1}/{args.runs} done", file=sys.stderr, flush=True)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    for engine, result in results.items():
+        if "skipped" in result:
+            print(f"  skipped {engine} @ {threads}: {result['skipped']}", file=sys.stderr)
+            result.pop("runs", None)
+    return list(results.values())
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
@@ -409,7 +492,9 @@ def environment() -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5, help="measured runs per engine (5)")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="(1 2)")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=[1, 2], help="thread counts (1 2)"
+    )
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--prompt-tokens", type=int, default=200, help="bos included (200)")
     parser.add_argument("--new-tokens", type=int, default=64, help="greedy, no stop (64)")
@@ -420,16 +505,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--runs and --prompt-tokens must be >= 1, --new-tokens >= 2")
 
     if args.worker is not None:
-        try:
-            out = worker(
-                args.worker, args.threads[0], args.runs, args.prompt_tokens, args.new_tokens
-            )
-        except EngineUnavailableError as exc:
-            out = {"engine": args.worker, "threads": args.threads[0], "skipped": str(exc)}
-        print(json.dumps(out))
-        return 0
+        return worker(args.worker, args.threads[0], args.prompt_tokens, args.new_tokens)
 
     env = environment()
+    model = open_model()
+    env["model"] = {
+        "path": str(model.path),
+        "variants": {
+            name: {key: v.get(key) for key in ("file", "bytes", "fidelity")}
+            for name, v in model.doc["variants"].items()
+        },
+    }
     print(f"CPU: {env['cpu']} ({env['logical_cpus']} logical); versions: {env['versions']}")
     print(
         f"prompt {args.prompt_tokens} tokens, {args.new_tokens} greedy new tokens, "
@@ -439,14 +525,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     engines = [e for e in ENGINES if e in args.engines]  # the baseline first
     for threads in args.threads:
         baseline: dict[str, Any] | None = None
-        for engine in engines:
-            print(f"  {engine} @ {threads} thread(s) ...", file=sys.stderr, flush=True)
-            result = spawn(engine, threads, args)
-            if "skipped" in result:
-                print(f"  skipped {engine} @ {threads}: {result['skipped']}", file=sys.stderr)
-            else:
+        for result in measure(engines, threads, args):
+            if "skipped" not in result:
                 summarize(result, baseline)
-                if engine == BASELINE:
+                if result["engine"] == BASELINE:
                     baseline = result
             results.append(result)
 
