@@ -27,7 +27,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,23 +34,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from build_tools.chromium import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from build_tools.paths import NODE_MODULES, WEB_DIR  # noqa: E402
-from build_tools.serve import AppHandler, content_type  # noqa: E402
-from build_tools.site import Mount, resolve  # noqa: E402
+from build_tools.serve import AppHandler  # noqa: E402
+from build_tools.site import Mount  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 DASH, TIMES = "\u2013", "\u00d7"
-# As tests/conftest.py CHROMIUM_FLAGS (WebGPU stays available; wllama is told not to use it).
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--enable-unsafe-webgpu",
-]
 MODELS = ROOT / "models_cache"
 WLLAMA = NODE_MODULES / "@wllama" / "wllama"
 MOUNTS = (
@@ -68,22 +56,7 @@ class BenchHandler(AppHandler):
     """The project's handler (same security headers) over the bench's mounts."""
 
     quiet = True
-
-    def _serve(self, send_body: bool) -> None:
-        path = resolve(self.path, MOUNTS)
-        if path is None:
-            self._error(HTTPStatus.NOT_FOUND)
-            return
-        self.send_response(HTTPStatus.OK)
-        self._send_security_headers()
-        self.send_header("Content-Type", content_type(path))
-        self.send_header("Content-Length", str(path.stat().st_size))
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        if send_body:
-            with path.open("rb") as f:
-                while chunk := f.read(1 << 20):
-                    self.wfile.write(chunk)
+    mounts = MOUNTS
 
 
 # The speed prompt: plain prose, cut to `--prompt` tokens (BOS included) with the model's own

@@ -35,7 +35,6 @@ import subprocess
 import sys
 import threading
 import time
-from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -45,22 +44,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from build_tools.chromium import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from build_tools.paths import NODE_MODULES  # noqa: E402
-from build_tools.serve import AppHandler, content_type  # noqa: E402
-from build_tools.site import Mount, resolve  # noqa: E402
+from build_tools.serve import AppHandler  # noqa: E402
+from build_tools.site import Mount  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-# As tests/conftest.py CHROMIUM_FLAGS (--enable-unsafe-webgpu: SwiftShader WebGPU adapter).
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--enable-unsafe-webgpu",
-]
 MODEL_DIR = ROOT / "models_cache" / "gemma-3-270m"
 ORT_WEB = NODE_MODULES / "onnxruntime-web"
 MOUNTS = (
@@ -78,22 +66,7 @@ class ProbeHandler(AppHandler):
     """The project's handler (same security headers) over the probe's mounts."""
 
     quiet = True
-
-    def _serve(self, send_body: bool) -> None:
-        path = resolve(self.path, MOUNTS)
-        if path is None:
-            self._error(HTTPStatus.NOT_FOUND)
-            return
-        self.send_response(HTTPStatus.OK)
-        self._send_security_headers()
-        self.send_header("Content-Type", content_type(path))
-        self.send_header("Content-Length", str(path.stat().st_size))
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        if send_body:
-            with path.open("rb") as f:
-                while chunk := f.read(1 << 20):
-                    self.wfile.write(chunk)
+    mounts = MOUNTS
 
 
 def native_session(graph: Path, accuracy_level: int | None) -> Any:
@@ -120,7 +93,7 @@ def native_session(graph: Path, accuracy_level: int | None) -> Any:
 
 
 def native_run(sess: Any, steps: int) -> dict[str, Any]:
-    def feeds(ids: list[int], past: dict[str, np.ndarray] | None, past_len: int) -> dict:
+    def feeds(ids: list[int], past: dict[str, np.ndarray] | None, past_len: int) -> dict[str, Any]:
         n = len(ids)
         f = {
             "input_ids": np.array([ids], dtype=np.int64),

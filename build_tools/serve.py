@@ -6,7 +6,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from build_tools.site import resolve
+from build_tools.site import MOUNTS, Mount, resolve
 
 # Nothing may come from a remote origin. Pyodide and onnxruntime-web compile wasm
 # ('wasm-unsafe-eval'); PyScript's core builds its plugin hooks with `Function(...)`, which only
@@ -74,6 +74,7 @@ class AppHandler(BaseHTTPRequestHandler):
     server_version = "GemmaEdgeAgent"
     sys_version = ""
     quiet = False
+    mounts: tuple[Mount, ...] = MOUNTS  # benchmarks serve their own pages over the same handler
 
     def _send_security_headers(self) -> None:
         for name, value in SECURITY_HEADERS.items():
@@ -90,7 +91,7 @@ class AppHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _serve(self, send_body: bool) -> None:
-        path = resolve(self.path)
+        path = resolve(self.path, self.mounts)
         if path is None:
             self._error(HTTPStatus.NOT_FOUND)
             return

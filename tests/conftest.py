@@ -7,21 +7,8 @@ from typing import Any
 
 import pytest
 
+from build_tools.chromium import CHROMIUM, CHROMIUM_FLAGS
 from build_tools.serve import make_server, url_of
-
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium floods the closed network with refused
-# connections; --enable-unsafe-webgpu is what exposes the (SwiftShader) WebGPU adapter.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--enable-unsafe-webgpu",
-]
 
 
 @pytest.fixture(scope="session")
