@@ -11,6 +11,8 @@
 
 mod dot;
 mod error;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod hsum_i32;
 mod scan_i8;
 mod topk;
 

@@ -14,10 +14,10 @@
 
 use super::lanes::GROUP;
 use super::{BlockQ8Matrix, QuantizedActivation, BLOCK};
+use crate::hsum_i32::{hsum1, hsum4};
 use core::arch::wasm32::{
     f32x4_add, f32x4_convert_i32x4, f32x4_extract_lane, f32x4_mul, f32x4_splat, i16x8_shl,
-    i16x8_shr, i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_shuffle, i64x2_shuffle, v128,
-    v128_load,
+    i16x8_shr, i32x4_add, i32x4_dot_i16x8, v128, v128_load,
 };
 
 /// `256 ×` one block's dot product as four i32x4 partial sums, added lane-wise.
@@ -33,31 +33,6 @@ unsafe fn block_dot(w: *const i8, a: *const i16) -> v128 {
     let p2 = i32x4_dot_i16x8(i16x8_shl(w1, 8), v128_load(a.add(16).cast::<v128>()));
     let p3 = i32x4_dot_i16x8(i16x8_shr(w1, 8), v128_load(a.add(24).cast::<v128>()));
     i32x4_add(i32x4_add(p0, p1), i32x4_add(p2, p3))
-}
-
-/// `[Σ a, Σ b, Σ c, Σ d]` (each a horizontal sum of one i32x4), exact in integers.
-#[inline(always)]
-fn hsum4(a: v128, b: v128, c: v128, d: v128) -> v128 {
-    // (a0+a2, b0+b2, a1+a3, b1+b3) and the same for c, d: unpack low/high 32-bit lanes.
-    let ab = i32x4_add(
-        i32x4_shuffle::<0, 4, 1, 5>(a, b),
-        i32x4_shuffle::<2, 6, 3, 7>(a, b),
-    );
-    let cd = i32x4_add(
-        i32x4_shuffle::<0, 4, 1, 5>(c, d),
-        i32x4_shuffle::<2, 6, 3, 7>(c, d),
-    );
-    // Low and high 64-bit halves: (a02, b02, c02, d02) + (a13, b13, c13, d13).
-    i32x4_add(i64x2_shuffle::<0, 2>(ab, cd), i64x2_shuffle::<1, 3>(ab, cd))
-}
-
-/// Horizontal sum of one i32x4 (exact).
-#[inline(always)]
-fn hsum1(v: v128) -> i32 {
-    i32x4_extract_lane::<0>(v)
-        .wrapping_add(i32x4_extract_lane::<1>(v))
-        .wrapping_add(i32x4_extract_lane::<2>(v))
-        .wrapping_add(i32x4_extract_lane::<3>(v))
 }
 
 /// Rows processed together (and independent memory streams).

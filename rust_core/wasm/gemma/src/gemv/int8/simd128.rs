@@ -10,33 +10,11 @@ use super::QuantizedInput;
 use crate::gemv::{Q4oView, Q8View, CHUNK};
 use core::arch::wasm32::{
     f32x4_add, f32x4_convert_i32x4, f32x4_extract_lane, f32x4_mul, f32x4_splat,
-    i16x8_extend_high_i8x16, i16x8_extend_low_i8x16, i32x4_add, i32x4_dot_i16x8,
-    i32x4_extract_lane, i32x4_shuffle, i32x4_splat, i64x2_shuffle, i8x16_shuffle,
-    u16x8_extend_high_u8x16, u16x8_extend_low_u8x16, u8x16_shr, u8x16_splat, v128, v128_and,
-    v128_load, v128_load64_zero,
+    i16x8_extend_high_i8x16, i16x8_extend_low_i8x16, i32x4_add, i32x4_dot_i16x8, i32x4_splat,
+    i8x16_shuffle, u16x8_extend_high_u8x16, u16x8_extend_low_u8x16, u8x16_shr, u8x16_splat, v128,
+    v128_and, v128_load, v128_load64_zero,
 };
-
-/// `[Σ a, Σ b, Σ c, Σ d]` (each a horizontal sum of one i32x4).
-#[inline(always)]
-fn hsum4(a: v128, b: v128, c: v128, d: v128) -> v128 {
-    let ab = i32x4_add(
-        i32x4_shuffle::<0, 4, 1, 5>(a, b),
-        i32x4_shuffle::<2, 6, 3, 7>(a, b),
-    );
-    let cd = i32x4_add(
-        i32x4_shuffle::<0, 4, 1, 5>(c, d),
-        i32x4_shuffle::<2, 6, 3, 7>(c, d),
-    );
-    i32x4_add(i64x2_shuffle::<0, 2>(ab, cd), i64x2_shuffle::<1, 3>(ab, cd))
-}
-
-#[inline(always)]
-fn hsum1(v: v128) -> i32 {
-    i32x4_extract_lane::<0>(v)
-        .wrapping_add(i32x4_extract_lane::<1>(v))
-        .wrapping_add(i32x4_extract_lane::<2>(v))
-        .wrapping_add(i32x4_extract_lane::<3>(v))
-}
+use gea_vector::hsum_i32::{hsum1, hsum4};
 
 /// One chunk: 16 weight values as two i16x8 (in order) against 16 activation values.
 ///
