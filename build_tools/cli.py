@@ -89,6 +89,30 @@ def _cmd_doctor(args: argparse.Namespace) -> None:
         print(f"{tool}: {path}  {lines[-1] if lines else '(no version)'}")
 
 
+def _cmd_tokenizer_corpus(args: argparse.Namespace) -> None:
+    import time
+
+    from build_tools.tokenizer_corpus import category_bytes, corpus_documents, write_corpus_jsonl
+
+    start = time.perf_counter()
+    docs = corpus_documents(
+        min_bytes=args.min_bytes,
+        seed=args.seed,
+        vocab_path=Path(args.tokenizer_json) if args.tokenizer_json else None,
+    )
+    out = Path(args.out)
+    write_corpus_jsonl(out, docs)
+    sizes = category_bytes(docs)
+    counts = {category: 0 for category in sizes}
+    for category, _ in docs:
+        counts[category] += 1
+    per_category = " ".join(f"{c}={n}" for c, n in counts.items())
+    print(
+        f"{out}: {len(docs)} documents, {sum(sizes.values()) / 1e6:.2f} MB in "
+        f"{time.perf_counter() - start:.1f} s ({per_category})"
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m build_tools", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -128,6 +152,16 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check that the external tools are installed").set_defaults(
         func=_cmd_doctor
     )
+    corpus = sub.add_parser(
+        "tokenizer-corpus", help="write the tokenizer test corpus (jsonl, deterministic)"
+    )
+    corpus.add_argument("--out", required=True, help="the .jsonl file to write")
+    corpus.add_argument("--min-bytes", type=int, default=5_000_000, help="UTF-8 size at least")
+    corpus.add_argument("--seed", type=int, default=0)
+    corpus.add_argument(
+        "--tokenizer-json", help="vocabulary source (default: the default model's tokenizer.json)"
+    )
+    corpus.set_defaults(func=_cmd_tokenizer_corpus)
     return p
 
 
