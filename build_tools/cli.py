@@ -17,6 +17,13 @@ def _cmd_build(args: argparse.Namespace) -> None:
     print(f"PyScript config: {write_pyscript_config()}")
 
 
+def _cmd_native(args: argparse.Namespace) -> None:
+    from build_tools.native_ext import ensure_native_extension
+
+    built = ensure_native_extension(force=args.force)
+    print("gea_tokenizer: " + ("built and installed" if built else "up to date"))
+
+
 def _cmd_serve(args: argparse.Namespace) -> None:
     from build_tools.serve import make_server, url_of
     from build_tools.site import resolve
@@ -116,6 +123,11 @@ def _cmd_tokenizer_corpus(args: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m build_tools", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    native = sub.add_parser(
+        "native", help="build and install the native Python extension (Rust tokenizer)"
+    )
+    native.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    native.set_defaults(func=_cmd_native)
     sub.add_parser("build", help="build the wasm modules and web assets").set_defaults(
         func=_cmd_build
     )

@@ -1,9 +1,10 @@
 """`python -m build_tools model SOURCE`: any Gemma (GGUF or HF folder) -> models_cache/<model-id>/.
 
-The folder holds one ONNX decoder per variant (with its external weights), tokenizer.json, the
-chat template, model.json (config, special tokens, prompt format, variants, fidelity) and the
-license files, all listed with size and sha256 in manifest.json. It is assembled in a temporary
-folder beside the final one and renamed into place only when complete.
+The folder holds one ONNX decoder per variant (with its external weights), tokenizer.json (the
+reference) and tokenizer.gtok (what the Rust tokenizer loads), the chat template, model.json
+(config, special tokens, prompt format, variants, fidelity) and the license files, all listed
+with size and sha256 in manifest.json. It is assembled in a temporary folder beside the final
+one and renamed into place only when complete.
 """
 
 import json
@@ -27,6 +28,8 @@ from build_tools.manifest import verify_manifest, write_manifest
 from build_tools.onnx_export import Head, build_graph, save_model
 from build_tools.paths import MODELS_CACHE
 from build_tools.quantize import QuantizedMatrix, quantize_asymmetric, quantize_symmetric8
+from build_tools.tokenizer_vocab import VERSION as GTOK_VERSION
+from build_tools.tokenizer_vocab import write_tokenizer_vocab
 from build_tools.wasm_weights import write_wasm_weights
 
 # Gemma's chat format. Gemma has no system role: a system message is prepended to the first
@@ -44,6 +47,10 @@ CHAT_TEMPLATE = (
     "{%- endfor -%}"
     "{%- if add_generation_prompt %}<start_of_turn>model\n{% endif -%}"
 )
+
+# Bumped when a build gains files or fields that runtime code relies on: older builds are redone.
+MODEL_FORMAT = 2
+TOKENIZER_VOCAB = "tokenizer.gtok"
 
 SPECIAL_TOKENS = {
     "pad": 0,
@@ -209,6 +216,7 @@ def build_model(
         staged = Path(tmp) / src.model_id
         staged.mkdir()
         tokenizer_into(src, staged)
+        write_tokenizer_vocab(staged / "tokenizer.json", staged / TOKENIZER_VOCAB)
         (staged / "chat_template.jinja").write_text(CHAT_TEMPLATE + "\n")
         for lic in src.licenses:
             shutil.copy2(lic, staged / lic.name)
@@ -252,6 +260,7 @@ def build_model(
                 )
             entries[name] = entry
         model_doc = {
+            "format": MODEL_FORMAT,
             "model_id": src.model_id,
             "source": {"kind": src.kind, "name": src.path.name},
             "prompt_format": "chat" if src.instruction_tuned else "completion",
@@ -261,6 +270,11 @@ def build_model(
                 "bos": config.bos_token_id,
                 "eos": config.eos_token_ids[0],
                 "pad": config.pad_token_id,
+            },
+            "tokenizer": {
+                "reference": "tokenizer.json",
+                "vocab": TOKENIZER_VOCAB,
+                "vocab_format": GTOK_VERSION,
             },
             "stop_token_ids": sorted({*config.eos_token_ids, SPECIAL_TOKENS["end_of_turn"]}),
             "default_variant": variants[0],
@@ -285,8 +299,10 @@ def _replace(final: Path, staged: Path) -> None:
 
 
 def model_is_built(folder: Path) -> bool:
+    """A complete, unmodified build in the current format."""
     try:
         verify_manifest(folder)
-    except BuildError:
+        doc = json.loads((folder / "model.json").read_text())
+    except (BuildError, OSError, ValueError):
         return False
-    return True
+    return isinstance(doc, dict) and doc.get("format") == MODEL_FORMAT

@@ -25,6 +25,11 @@ class ModelFolder:
         return self.path / "tokenizer.json"
 
     @property
+    def tokenizer_vocab(self) -> Path:
+        """The `.gtok` file that the Rust tokenizer (native, wasm) loads."""
+        return self.path / str(self.doc["tokenizer"]["vocab"])
+
+    @property
     def stop_token_ids(self) -> list[int]:
         return [int(t) for t in self.doc["stop_token_ids"]]
 
@@ -48,4 +53,8 @@ def open_model(model_id: str | None = None, root: Path = MODELS_CACHE) -> ModelF
     for required in ("model.json", "tokenizer.json"):
         if required not in listed:
             raise BuildError(f"{path} lacks {required} in its manifest: rebuild the model")
-    return ModelFolder(path, json.loads((path / "model.json").read_text()))
+    doc = json.loads((path / "model.json").read_text())
+    vocab = doc.get("tokenizer", {}).get("vocab")
+    if vocab not in listed:
+        raise BuildError(f"{path} was built by an older version (no tokenizer vocabulary): rebuild")
+    return ModelFolder(path, doc)

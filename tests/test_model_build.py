@@ -1,10 +1,11 @@
 """The model build command on tiny models: folder layout, manifest, atomic replace, errors."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tokenizers import Tokenizer, models, pre_tokenizers
+from tokenizers import Tokenizer, decoders, models, normalizers, processors
 
 from build_tools import cli, model_build
 from build_tools.errors import BuildError
@@ -15,23 +16,35 @@ from build_tools.model_folder import open_model
 from build_tools.native_runtime import OnnxDecoder
 from tests.tiny_gemma import tiny_config, write_gguf, write_hf_folder
 
+TINY_VOCAB = 300
 
-def tiny_tokenizer(path: Path, vocab_size: int = 97) -> None:
-    words = ["<pad>", "<eos>", "<bos>", "<unk>", *(f"w{i}" for i in range(vocab_size - 4))]
-    vocab = {w: i for i, w in enumerate(words)}
-    for i, word in enumerate(
-        ["water", "is", "one", "of", "the", "most", "familiar", "substances", "on", "earth"]
-    ):
-        vocab[word] = 4 + i
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+
+def tiny_tokenizer(path: Path, vocab_size: int = TINY_VOCAB) -> None:
+    """A Gemma-shaped tokenizer (BPE, byte fallback, "▁") small enough for a tiny model."""
+    pieces = ["<pad>", "<eos>", "<bos>", "<unk>", *(f"<0x{b:02X}>" for b in range(256))]
+    pieces += ["▁", *"abcdefghijklmnopqrstuvwxyz", "▁t", "he", "▁the", "▁w", "▁wa"]
+    pieces += [f"<unused{i}>" for i in range(vocab_size - len(pieces))]
+    merges = [("▁", "t"), ("h", "e"), ("▁t", "he"), ("▁", "w"), ("▁w", "a")]
+    tok = Tokenizer(
+        models.BPE(
+            {p: i for i, p in enumerate(pieces)}, merges, unk_token="<unk>", byte_fallback=True
+        )
+    )
+    tok.normalizer = normalizers.Replace(" ", "▁")
+    tok.decoder = decoders.Sequence(
+        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
+    )
+    tok.post_processor = processors.TemplateProcessing(
+        single="<bos> $A", special_tokens=[("<bos>", 2)]
+    )
+    tok.add_special_tokens(["<pad>", "<eos>", "<bos>", "<unk>"])
     tok.save(str(path))
 
 
 @pytest.fixture
 def tiny_hf(tmp_path: Path) -> Path:
     folder = tmp_path / "tiny-gemma-2-it"
-    write_hf_folder(folder, random_weights(tiny_config(2), seed=3))
+    write_hf_folder(folder, random_weights(replace(tiny_config(2), vocab_size=TINY_VOCAB), seed=3))
     tiny_tokenizer(folder / "tokenizer.json")
     (folder / "LICENSE").write_text("test license\n")
     return folder
@@ -42,7 +55,13 @@ def test_build_from_an_hf_folder(tiny_hf: Path, tmp_path: Path) -> None:
     folder = build_model(str(tiny_hf), out_root=out, eval_tokens=24, log=lambda _: None)
     assert folder == out / "tiny-gemma-2-it"
     listed = {e.path for e in verify_manifest(folder)}
-    assert {"model.json", "tokenizer.json", "chat_template.jinja", "LICENSE"} <= listed
+    assert {
+        "model.json",
+        "tokenizer.json",
+        "tokenizer.gtok",
+        "chat_template.jinja",
+        "LICENSE",
+    } <= listed
     assert {"decoder-exact.onnx", "decoder-exact.onnx.data", "decoder-int4.onnx"} <= listed
     doc = json.loads((folder / "model.json").read_text())
     assert doc["prompt_format"] == "chat"  # "-it" in the name: instruction-tuned
@@ -56,7 +75,7 @@ def test_build_from_an_hf_folder(tiny_hf: Path, tmp_path: Path) -> None:
     model = open_model(folder.name, root=out)
     assert model.config.family == 2
     decoder = OnnxDecoder(model.decoder("int4"))
-    assert decoder.vocab_size == 97
+    assert decoder.vocab_size == TINY_VOCAB
     assert decoder.num_layers == 4
     assert not list(out.glob(".*")), "no temporary folder is left behind"
 

@@ -1,9 +1,9 @@
 //! PyO3 binding of `gea_tokenizer`: translation only, no logic. Used by `build_tools` and the
 //! native agent; the same core runs in the browser and the edge worker as wasm.
 
-use tokenizer_core::{EncodeOptions, TokenizerError};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use tokenizer_core::{EncodeOptions, TokenizerError};
 
 fn py_err(e: TokenizerError) -> PyErr {
     PyValueError::new_err(e.to_string())
@@ -28,7 +28,10 @@ impl Tokenizer {
     /// Token ids of `text`; `allow_special` reads `<end_of_turn>`… as control tokens.
     #[pyo3(signature = (text, add_bos = true, allow_special = false))]
     fn encode(&self, py: Python<'_>, text: &str, add_bos: bool, allow_special: bool) -> Vec<u32> {
-        let opts = EncodeOptions { add_bos, allow_special };
+        let opts = EncodeOptions {
+            add_bos,
+            allow_special,
+        };
         py.detach(|| self.inner.encode(text, opts))
     }
 
@@ -41,14 +44,20 @@ impl Tokenizer {
         add_bos: bool,
         allow_special: bool,
     ) -> Vec<Vec<u32>> {
-        let opts = EncodeOptions { add_bos, allow_special };
+        let opts = EncodeOptions {
+            add_bos,
+            allow_special,
+        };
         py.detach(|| texts.iter().map(|t| self.inner.encode(t, opts)).collect())
     }
 
     /// How many ids `encode` would give.
     #[pyo3(signature = (text, add_bos = true, allow_special = false))]
     fn count(&self, py: Python<'_>, text: &str, add_bos: bool, allow_special: bool) -> usize {
-        let opts = EncodeOptions { add_bos, allow_special };
+        let opts = EncodeOptions {
+            add_bos,
+            allow_special,
+        };
         py.detach(|| self.inner.count(text, opts))
     }
 
@@ -103,7 +112,10 @@ impl StreamDecoder {
     #[new]
     #[pyo3(signature = (tokenizer, skip_special = false))]
     fn new(tokenizer: Py<Tokenizer>, skip_special: bool) -> Self {
-        Self { tokenizer, inner: tokenizer_core::StreamDecoder::new(skip_special) }
+        Self {
+            tokenizer,
+            inner: tokenizer_core::StreamDecoder::new(skip_special),
+        }
     }
 
     fn push(&mut self, py: Python<'_>, id: u32) -> PyResult<String> {

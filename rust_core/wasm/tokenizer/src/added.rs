@@ -58,7 +58,11 @@ impl AddedTokens {
             }
         }
         let first_bytes = ByteSet::new(nodes[0].children.iter().map(|c| c.0));
-        Self { nodes, tokens: list, first_bytes }
+        Self {
+            nodes,
+            tokens: list,
+            first_bytes,
+        }
     }
 
     /// The longest added token starting at `at`, as (token, length in bytes).
@@ -140,7 +144,13 @@ mod tests {
     fn disallowed_special_stays_text_and_hides_inner_matches() {
         use Segment::*;
         // "of" inside the dropped match is not matched again (Hugging Face behaves the same).
-        assert_eq!(segments("a<end_of_turn>b", false), [Text("a<end_of_turn>b")]);
-        assert_eq!(segments("of<end_of_turn>\n", false), [Token(9), Text("<end_of_turn>"), Token(107)]);
+        assert_eq!(
+            segments("a<end_of_turn>b", false),
+            [Text("a<end_of_turn>b")]
+        );
+        assert_eq!(
+            segments("of<end_of_turn>\n", false),
+            [Token(9), Text("<end_of_turn>"), Token(107)]
+        );
     }
 }

@@ -29,7 +29,10 @@ impl Tokenizer {
         out: &mut String,
     ) -> Result<(), TokenizerError> {
         if id >= self.vocab_size() {
-            return Err(TokenizerError::UnknownId { id, vocab_size: self.vocab_size() });
+            return Err(TokenizerError::UnknownId {
+                id,
+                vocab_size: self.vocab_size(),
+            });
         }
         if skip_special && self.is_special(id) {
             return Ok(());
@@ -72,7 +75,10 @@ pub struct StreamDecoder {
 
 impl StreamDecoder {
     pub fn new(skip_special: bool) -> Self {
-        Self { pending: Vec::new(), skip_special }
+        Self {
+            pending: Vec::new(),
+            skip_special,
+        }
     }
 
     /// The text that `id` completes (often empty while a multi-byte character is pending).

@@ -14,7 +14,10 @@ impl fmt::Display for TokenizerError {
         match self {
             Self::BadVocabulary(why) => write!(f, "bad tokenizer vocabulary file: {why}"),
             Self::UnknownId { id, vocab_size } => {
-                write!(f, "token id {id} is outside the vocabulary (size {vocab_size})")
+                write!(
+                    f,
+                    "token id {id} is outside the vocabulary (size {vocab_size})"
+                )
             }
         }
     }

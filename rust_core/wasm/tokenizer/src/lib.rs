@@ -30,7 +30,7 @@ use fxhash::FxHashMap;
 use words::WordSplitter;
 
 /// Words longer than this (bytes) are not cached: they are rare and would crowd it.
-const CACHE_WORD_BYTES: usize = 64;
+const CACHE_WORD_BYTES: usize = 256;
 /// Entries kept before the cache is emptied (bounded memory on any input).
 const CACHE_ENTRIES: usize = 1 << 16;
 
@@ -200,21 +200,23 @@ impl Tokenizer {
         let mut guard = self.cache.try_lock().ok();
         let mut scratch_cache = WordCache::default();
         let cache = guard.as_deref_mut().unwrap_or(&mut scratch_cache);
-        self.added.split(text, allow_special, |segment| match segment {
-            Segment::Token(id) => f(&[id]),
-            Segment::Text(t) => {
-                let mut normalized = std::mem::take(&mut work.normalized);
-                normalized.clear();
-                let t = if self.vocab.replace_space {
-                    scan::replace_spaces(t, &mut normalized);
-                    normalized.as_str()
-                } else {
-                    t
-                };
-                self.words.split(t, |word| self.encode_word(word, cache, &mut work, &mut f));
-                work.normalized = normalized;
-            }
-        });
+        self.added
+            .split(text, allow_special, |segment| match segment {
+                Segment::Token(id) => f(&[id]),
+                Segment::Text(t) => {
+                    let mut normalized = std::mem::take(&mut work.normalized);
+                    normalized.clear();
+                    let t = if self.vocab.replace_space {
+                        scan::replace_spaces(t, &mut normalized);
+                        normalized.as_str()
+                    } else {
+                        t
+                    };
+                    self.words
+                        .split(t, |word| self.encode_word(word, cache, &mut work, &mut f));
+                    work.normalized = normalized;
+                }
+            });
     }
 
     fn encode_word(
@@ -243,7 +245,11 @@ impl Tokenizer {
                 symbols.push(id);
             } else {
                 let mut buf = [0u8; 4];
-                symbols.extend(c.encode_utf8(&mut buf).bytes().map(|b| self.byte_ids[b as usize]));
+                symbols.extend(
+                    c.encode_utf8(&mut buf)
+                        .bytes()
+                        .map(|b| self.byte_ids[b as usize]),
+                );
             }
         }
         self.merges.apply(symbols, &mut work.scratch);
@@ -260,7 +266,11 @@ impl Tokenizer {
 /// The byte of a byte-fallback piece: exactly "<0x" + two hex digits + ">".
 fn byte_piece(piece: &str) -> Option<u8> {
     let b = piece.as_bytes();
-    if b.len() == 6 && piece.starts_with("<0x") && b[5] == b'>' && b[3..5].iter().all(u8::is_ascii_hexdigit) {
+    if b.len() == 6
+        && piece.starts_with("<0x")
+        && b[5] == b'>'
+        && b[3..5].iter().all(u8::is_ascii_hexdigit)
+    {
         u8::from_str_radix(&piece[3..5], 16).ok()
     } else {
         None

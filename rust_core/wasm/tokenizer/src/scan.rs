@@ -7,12 +7,18 @@
 #[derive(Debug, Clone)]
 pub struct ByteSet {
     member: [bool; 256],
-    #[cfg_attr(not(all(target_arch = "wasm32", target_feature = "simd128")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        allow(dead_code)
+    )]
     few: Vec<u8>,
 }
 
 /// SIMD compares one splat per byte of the set: beyond this many the table is faster.
-#[cfg_attr(not(all(target_arch = "wasm32", target_feature = "simd128")), allow(dead_code))]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(dead_code)
+)]
 const SIMD_MAX_BYTES: usize = 6;
 
 impl ByteSet {
@@ -151,7 +157,13 @@ mod tests {
     #[test]
     fn scans_agree_and_replace() {
         let set = ByteSet::new([b'<', b'\n', 0xE2]);
-        for text in ["", "a b", "  lead and trail  ", "x<y\nz ▁ é 漢字 <end_of_turn>", "no"] {
+        for text in [
+            "",
+            "a b",
+            "  lead and trail  ",
+            "x<y\nz ▁ é 漢字 <end_of_turn>",
+            "no",
+        ] {
             assert!(simd_matches_scalar(text, &set));
             let mut out = String::new();
             replace_spaces(text, &mut out);

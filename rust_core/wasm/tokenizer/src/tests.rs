@@ -5,13 +5,30 @@ use super::*;
 
 /// Pieces: bytes <0x00>..<0xFF> at 4..260, then letters, "▁", merges for "▁the", "▁▁".
 fn tiny() -> Tokenizer {
-    let mut pieces: Vec<String> =
-        ["<pad>", "<eos>", "<bos>", "<unk>"].iter().map(|s| s.to_string()).collect();
+    let mut pieces: Vec<String> = ["<pad>", "<eos>", "<bos>", "<unk>"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     pieces.extend((0..=255u8).map(|b| format!("<0x{b:02X}>")));
     let base = pieces.len() as u32;
     let extra = [
-        "▁", "t", "h", "e", "x", "é", "▁t", "▁th", "▁the", "▁▁", "he", "<end_of_turn>", "\n",
-        "\n\n", "<unused0>", "e▁", "x▁",
+        "▁",
+        "t",
+        "h",
+        "e",
+        "x",
+        "é",
+        "▁t",
+        "▁th",
+        "▁the",
+        "▁▁",
+        "he",
+        "<end_of_turn>",
+        "\n",
+        "\n\n",
+        "<unused0>",
+        "e▁",
+        "x▁",
     ];
     pieces.extend(extra.iter().map(|s| s.to_string()));
     let id = |s: &str| base + extra.iter().position(|&e| e == s).unwrap() as u32;
@@ -31,13 +48,27 @@ fn tiny() -> Tokenizer {
         (2, true),
     ];
     let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    Tokenizer::new(Vocabulary::new(&refs, merges, added, Some(2), Some(1), Some(3), Some(0), true))
+    Tokenizer::new(Vocabulary::new(
+        &refs,
+        merges,
+        added,
+        Some(2),
+        Some(1),
+        Some(3),
+        Some(0),
+        true,
+    ))
 }
 
-const PLAIN: EncodeOptions = EncodeOptions { add_bos: false, allow_special: false };
+const PLAIN: EncodeOptions = EncodeOptions {
+    add_bos: false,
+    allow_special: false,
+};
 
 fn pieces(t: &Tokenizer, ids: &[u32]) -> Vec<String> {
-    ids.iter().map(|&i| t.id_to_token(i).unwrap().to_owned()).collect()
+    ids.iter()
+        .map(|&i| t.id_to_token(i).unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -47,10 +78,28 @@ fn encodes_merges_bytes_and_added_tokens() {
     assert_eq!(pieces(&t, &ids), ["▁the", "\n\n", "h", "é", "▁", "he"]);
     // "q" is not a piece: byte fallback.
     assert_eq!(pieces(&t, &t.encode("q", PLAIN)), ["<0x71>"]);
-    assert_eq!(pieces(&t, &t.encode("漢", PLAIN)), ["<0xE6>", "<0xBC>", "<0xA2>"]);
-    let with_bos = t.encode("x", EncodeOptions { add_bos: true, allow_special: false });
+    assert_eq!(
+        pieces(&t, &t.encode("漢", PLAIN)),
+        ["<0xE6>", "<0xBC>", "<0xA2>"]
+    );
+    let with_bos = t.encode(
+        "x",
+        EncodeOptions {
+            add_bos: true,
+            allow_special: false,
+        },
+    );
     assert_eq!(with_bos, [2, t.encode("x", PLAIN)[0]]);
-    assert_eq!(t.encode("", EncodeOptions { add_bos: true, allow_special: false }), [2]);
+    assert_eq!(
+        t.encode(
+            "",
+            EncodeOptions {
+                add_bos: true,
+                allow_special: false
+            }
+        ),
+        [2]
+    );
     assert!(t.encode("", PLAIN).is_empty());
 }
 
@@ -65,14 +114,20 @@ fn a_crossing_piece_keeps_its_word_together() {
 #[test]
 fn special_tokens_only_when_allowed() {
     let t = tiny();
-    let allowed = EncodeOptions { add_bos: false, allow_special: true };
+    let allowed = EncodeOptions {
+        add_bos: false,
+        allow_special: true,
+    };
     let eot = t.added_token_id("<end_of_turn>").unwrap();
     assert_eq!(t.encode("<end_of_turn>", allowed), [eot]);
     let plain = t.encode("<end_of_turn>", PLAIN);
     assert!(!plain.contains(&eot) && plain.len() > 5);
     assert_eq!(t.decode(&plain, false).unwrap(), "<end_of_turn>");
     // Non-special added tokens are always matched.
-    assert_eq!(t.encode("<unused0>", PLAIN), [t.added_token_id("<unused0>").unwrap()]);
+    assert_eq!(
+        t.encode("<unused0>", PLAIN),
+        [t.added_token_id("<unused0>").unwrap()]
+    );
     assert!(t.is_special(eot) && !t.is_special(t.added_token_id("\n").unwrap()));
 }
 
@@ -80,7 +135,13 @@ fn special_tokens_only_when_allowed() {
 fn count_equals_encode_len() {
     let t = tiny();
     for s in ["", " the the", "<end_of_turn>x", "\n\n\n", "😀 é"] {
-        for opts in [PLAIN, EncodeOptions { add_bos: true, allow_special: true }] {
+        for opts in [
+            PLAIN,
+            EncodeOptions {
+                add_bos: true,
+                allow_special: true,
+            },
+        ] {
             assert_eq!(t.count(s, opts), t.encode(s, opts).len(), "{s:?}");
         }
     }
@@ -89,18 +150,31 @@ fn count_equals_encode_len() {
 #[test]
 fn decode_round_trips_and_marks_broken_bytes() {
     let t = tiny();
-    for s in ["", " the x", "  lead", "héq 漢字 😀\n\n\nend", "<end_of_turn>", "\u{FFFD}\u{0}"] {
+    for s in [
+        "",
+        " the x",
+        "  lead",
+        "héq 漢字 😀\n\n\nend",
+        "<end_of_turn>",
+        "\u{FFFD}\u{0}",
+    ] {
         assert_eq!(t.decode(&t.encode(s, PLAIN), false).unwrap(), s);
     }
     let b = |x: u8| 4 + x as u32;
     // An invalid run becomes one U+FFFD per byte; a valid one its character.
-    assert_eq!(t.decode(&[b(0xE6), b(0xBC)], false).unwrap(), "\u{FFFD}\u{FFFD}");
+    assert_eq!(
+        t.decode(&[b(0xE6), b(0xBC)], false).unwrap(),
+        "\u{FFFD}\u{FFFD}"
+    );
     assert_eq!(t.decode(&[b(0xE6), b(0xBC), b(0xA2)], false).unwrap(), "漢");
     assert_eq!(t.decode(&[2, b(0x41)], true).unwrap(), "A");
     assert_eq!(t.decode(&[2, b(0x41)], false).unwrap(), "<bos>A");
     assert_eq!(
         t.decode(&[1, 99_999], false),
-        Err(TokenizerError::UnknownId { id: 99_999, vocab_size: t.vocab_size() })
+        Err(TokenizerError::UnknownId {
+            id: 99_999,
+            vocab_size: t.vocab_size()
+        })
     );
 }
 
@@ -138,8 +212,10 @@ fn file_round_trip_and_every_defect_is_an_error() {
     };
     assert!(err(&bytes[..10]).contains("shorter than"));
     assert!(err(&bytes[..bytes.len() - 1]).contains("truncated"));
-    assert!(err(b"GGUF0000000000000000000000000000000000000000000000000000000000000000")
-        .contains("magic"));
+    assert!(
+        err(b"GGUF0000000000000000000000000000000000000000000000000000000000000000")
+            .contains("magic")
+    );
     let mut corrupt = bytes.clone();
     let last = corrupt.len() - 1;
     corrupt[last] ^= 1;
@@ -167,12 +243,17 @@ fn random_input_never_panics_and_round_trips() {
     let alphabet: Vec<char> = " the\n<>_end_of_turné漢😀\u{FFFD}\u{0}x".chars().collect();
     for _ in 0..3000 {
         let len = (rnd() % 40) as usize;
-        let s: String = (0..len).map(|_| alphabet[(rnd() % alphabet.len() as u64) as usize]).collect();
+        let s: String = (0..len)
+            .map(|_| alphabet[(rnd() % alphabet.len() as u64) as usize])
+            .collect();
         let ids = t.encode(&s, PLAIN);
         assert_eq!(t.decode(&ids, false).unwrap(), s);
         assert_eq!(t.count(&s, PLAIN), ids.len());
         let marked = s.replace('x', "▁");
-        assert_eq!(t.decode(&t.encode(&marked, PLAIN), false).unwrap(), s.replace('x', " "));
+        assert_eq!(
+            t.decode(&t.encode(&marked, PLAIN), false).unwrap(),
+            s.replace('x', " ")
+        );
         // Random bytes as a vocabulary file: an error, never a panic.
         let junk: Vec<u8> = (0..(rnd() % 200)).map(|_| rnd() as u8).collect();
         assert!(Tokenizer::from_bytes(&junk).is_err());

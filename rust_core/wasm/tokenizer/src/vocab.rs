@@ -63,7 +63,9 @@ fn opt_id(id: u32, vocab: u32, what: &str) -> Result<Option<u32>, TokenizerError
     match id {
         NO_ID => Ok(None),
         i if i < vocab => Ok(Some(i)),
-        i => Err(bad(format!("{what} id {i} is outside the vocabulary ({vocab})"))),
+        i => Err(bad(format!(
+            "{what} id {i} is outside the vocabulary ({vocab})"
+        ))),
     }
 }
 
@@ -77,7 +79,9 @@ impl Vocabulary {
             )));
         }
         if &data[..8] != MAGIC {
-            return Err(bad("not a Gemma Edge Agent tokenizer file (magic is not GEATOKEN)"));
+            return Err(bad(
+                "not a Gemma Edge Agent tokenizer file (magic is not GEATOKEN)",
+            ));
         }
         let h: Vec<u32> = data[8..56]
             .chunks_exact(4)
@@ -91,7 +95,9 @@ impl Vocabulary {
             )));
         }
         if header_len as usize != HEADER_LEN {
-            return Err(bad(format!("header size {header_len}, expected {HEADER_LEN}")));
+            return Err(bad(format!(
+                "header size {header_len}, expected {HEADER_LEN}"
+            )));
         }
         let payload = &data[HEADER_LEN..];
         if payload.len() != payload_len as usize {
@@ -111,12 +117,17 @@ impl Vocabulary {
             return Err(bad(format!("unknown flags {flags:#x}")));
         }
         if flags & FLAG_BYTE_FALLBACK == 0 {
-            return Err(bad("byte fallback is off; Gemma's tokenizers always use it"));
+            return Err(bad(
+                "byte fallback is off; Gemma's tokenizers always use it",
+            ));
         }
         if vocab == 0 || vocab == NO_ID {
             return Err(bad(format!("vocabulary size {vocab}")));
         }
-        let mut r = Reader { data: payload, pos: 0 };
+        let mut r = Reader {
+            data: payload,
+            pos: 0,
+        };
         let offsets = r.u32s(vocab as usize + 1, "piece offset")?;
         let merges_flat = r.u32s(n_merges as usize * 3, "merge")?;
         let added_flat = r.u32s(n_added as usize * 2, "added token")?;
@@ -135,7 +146,9 @@ impl Vocabulary {
             if id < vocab {
                 Ok(id)
             } else {
-                Err(bad(format!("{what} names id {id}, outside the vocabulary ({vocab})")))
+                Err(bad(format!(
+                    "{what} names id {id}, outside the vocabulary ({vocab})"
+                )))
             }
         };
         let mut merges = Vec::with_capacity(n_merges as usize);
@@ -234,9 +247,16 @@ impl Vocabulary {
             push(if special { ADDED_SPECIAL } else { 0 }, &mut payload);
         }
         payload.extend_from_slice(self.blob.as_bytes());
-        let flags = (if self.byte_fallback { FLAG_BYTE_FALLBACK } else { 0 })
-            | (if self.add_bos { FLAG_ADD_BOS } else { 0 })
-            | (if self.replace_space { FLAG_REPLACE_SPACE } else { 0 });
+        let flags = (if self.byte_fallback {
+            FLAG_BYTE_FALLBACK
+        } else {
+            0
+        }) | (if self.add_bos { FLAG_ADD_BOS } else { 0 })
+            | (if self.replace_space {
+                FLAG_REPLACE_SPACE
+            } else {
+                0
+            });
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
         out.extend_from_slice(MAGIC);
         let id = |o: Option<u32>| o.unwrap_or(NO_ID);

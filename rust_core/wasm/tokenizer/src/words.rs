@@ -31,15 +31,18 @@ impl WordSplitter {
             }
         }
         let enabled = crossing.len() <= MAX_CROSSING;
-        Self { crossing, enabled, lead: ByteSet::new([SPACE[0]]) }
+        Self {
+            crossing,
+            enabled,
+            lead: ByteSet::new([SPACE[0]]),
+        }
     }
 
     /// Whether a piece could span the cut before byte `at` of `text`.
     fn spanned(&self, text: &[u8], at: usize) -> bool {
         self.crossing.iter().any(|(piece, cuts)| {
-            cuts.iter().any(|&j| {
-                at >= j && text.get(at - j..at - j + piece.len()) == Some(&piece[..])
-            })
+            cuts.iter()
+                .any(|&j| at >= j && text.get(at - j..at - j + piece.len()) == Some(&piece[..]))
         })
     }
 
