@@ -28,6 +28,7 @@ class WasmModule:
 MODULES = (
     WasmModule("gea-vector-wasm", "vector", "vector"),
     WasmModule("gea-gemma-wasm", "gemma", "gemma"),
+    WasmModule("gea-tokenizer-wasm", "tokenizer", "tokenizer"),
 )
 
 
@@ -90,12 +91,17 @@ def build_wasm(out_dir: Path = WASM_OUT) -> Path:
 
 
 def clippy_wasm() -> None:
-    """`cargo clippy -D warnings` for the wasm32 target, so the SIMD128 code is linted too."""
+    """`cargo clippy -D warnings` for the wasm32 target, so the SIMD128 code is linted too.
+
+    Only the wasm modules and the workspace crates they use: the PyO3 binding is not for wasm32.
+    """
     env = cargo_env(ensure_sysroot())
     # Debian's clippy-driver must be found before rustup's shims.
     env["PATH"] = f"/usr/bin{os.pathsep}{env.get('PATH', '')}"
+    packages = [arg for m in MODULES for arg in ("-p", m.package)]
+    lints = ["--", "-D", "warnings"]
     run(
-        [DEBIAN_CARGO, "clippy", "--locked", "--target", TARGET, "--lib", "--", "-D", "warnings"],
+        [DEBIAN_CARGO, "clippy", "--locked", "--target", TARGET, "--lib", *packages, *lints],
         what="cargo clippy (wasm32)",
         cwd=RUST_WORKSPACE,
         env=env,
