@@ -1,27 +1,39 @@
-"""The Rust tokenizer as a native Python extension (`gea_tokenizer`), built with maturin.
+"""The Rust crates as native Python extensions (`gea_tokenizer`, `gea_vector`), built with maturin.
 
-Built with rustup's host toolchain from `rust_core/wasm/tokenizer-py` (the same core crate as the
-wasm module) and installed into the running virtual environment. Skipped when the installed
-build came from the same sources: a stamp holds the sha256 of every file that goes into it.
+Each is built with rustup's host toolchain from its PyO3 binding crate in `rust_core/wasm` (the
+same core crates as the wasm modules) and installed into the running virtual environment. Each
+is skipped when the installed build came from the same sources: a stamp per extension holds the
+sha256 of every file that goes into it.
 """
 
 import hashlib
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from build_tools.errors import BuildError
 from build_tools.paths import RUST_WORKSPACE
 from build_tools.toolchain import require_tool, run
 
-CRATES = ("tokenizer", "tokenizer-py")
-MODULE = "gea_tokenizer"
+
+@dataclass(frozen=True)
+class NativeExtension:
+    module: str  # the Python module (and wheel) name
+    binding: str  # the PyO3 crate's folder in the workspace
+    crates: tuple[str, ...]  # every workspace crate it is built from, the binding included
 
 
-def source_digest(workspace: Path = RUST_WORKSPACE) -> str:
+EXTENSIONS = (
+    NativeExtension("gea_tokenizer", "tokenizer-py", ("checksum", "tokenizer", "tokenizer-py")),
+    NativeExtension("gea_vector", "vector-py", ("checksum", "vector", "vector-py")),
+)
+
+
+def source_digest(ext: NativeExtension = EXTENSIONS[0], workspace: Path = RUST_WORKSPACE) -> str:
     digest = hashlib.sha256()
     files = [workspace / "Cargo.lock", workspace / "Cargo.toml"]
-    for crate in CRATES:
+    for crate in ext.crates:
         files += sorted(p for p in (workspace / crate).rglob("*") if p.is_file())
     for f in files:
         digest.update(f.relative_to(workspace).as_posix().encode() + b"\0")
@@ -29,14 +41,14 @@ def source_digest(workspace: Path = RUST_WORKSPACE) -> str:
     return digest.hexdigest()
 
 
-def stamp_path() -> Path:
-    return Path(sys.prefix) / f".{MODULE}.sha256"
+def stamp_path(ext: NativeExtension = EXTENSIONS[0]) -> Path:
+    return Path(sys.prefix) / f".{ext.module}.sha256"
 
 
-def ensure_native_extension(force: bool = False) -> bool:
-    """Build and install the extension unless it is current; returns whether it was built."""
-    want = source_digest()
-    stamp = stamp_path()
+def ensure_extension(ext: NativeExtension, force: bool = False) -> bool:
+    """Build and install one extension unless it is current; returns whether it was built."""
+    want = source_digest(ext)
+    stamp = stamp_path(ext)
     if not force and stamp.is_file() and stamp.read_text().strip() == want:
         return False
     maturin = Path(sys.prefix) / "bin" / "maturin"
@@ -51,15 +63,15 @@ def ensure_native_extension(force: bool = False) -> bool:
                 "--release",
                 "--locked",
                 "--manifest-path",
-                RUST_WORKSPACE / "tokenizer-py" / "Cargo.toml",
+                RUST_WORKSPACE / ext.binding / "Cargo.toml",
                 "--interpreter",
                 sys.executable,
                 "--out",
                 tmp,
             ],
-            what="maturin build (gea_tokenizer)",
+            what=f"maturin build ({ext.module})",
         )
-        wheels = sorted(Path(tmp).glob(f"{MODULE}-*.whl"))
+        wheels = sorted(Path(tmp).glob(f"{ext.module}-*.whl"))
         if len(wheels) != 1:
             raise BuildError(f"maturin wrote {len(wheels)} wheels, expected one: {wheels}")
         run(
@@ -74,7 +86,17 @@ def ensure_native_extension(force: bool = False) -> bool:
                 "--force-reinstall",
                 wheels[0],
             ],
-            what="pip install gea_tokenizer",
+            what=f"pip install {ext.module}",
         )
     stamp.write_text(want + "\n")
     return True
+
+
+def ensure_native_extensions(force: bool = False) -> dict[str, bool]:
+    """Every extension, in order; maps each module name to whether it was built."""
+    return {ext.module: ensure_extension(ext, force=force) for ext in EXTENSIONS}
+
+
+def ensure_native_extension(force: bool = False) -> bool:
+    """Every extension (see `ensure_native_extensions`); returns whether any was built."""
+    return any(ensure_native_extensions(force=force).values())

@@ -1,5 +1,6 @@
-//! CRC-32 (IEEE 802.3, the one Python's `zlib.crc32` computes) of the vocabulary payload.
-//! Slicing-by-8 because the payload is ~10 MB and the browser checks it on every load.
+//! CRC-32 (IEEE 802.3, the one Python's `zlib.crc32` computes), shared by the project's binary
+//! formats (the tokenizer's `.gtok` vocabulary, the vector index files). Slicing-by-8 because a
+//! payload can be ~10 MB and the browser checks it on every load.
 
 const POLY: u32 = 0xEDB8_8320;
 
@@ -31,6 +32,7 @@ const fn tables() -> [[u32; 256]; 8] {
 
 static TABLES: [[u32; 256]; 8] = tables();
 
+/// CRC-32 of `data`, equal to Python's `zlib.crc32(data)`.
 pub fn crc32(data: &[u8]) -> u32 {
     let t = &TABLES;
     let mut crc = !0u32;

@@ -9,7 +9,6 @@
 
 mod added;
 pub mod bpe;
-mod crc32;
 mod decode;
 mod error;
 mod fxhash;
@@ -20,9 +19,9 @@ mod words;
 use std::sync::Mutex;
 
 pub use added::{AddedToken, AddedTokens, Segment};
-pub use crc32::crc32;
 pub use decode::StreamDecoder;
 pub use error::TokenizerError;
+pub use gea_checksum::crc32;
 pub use vocab::{Vocabulary, NO_ID, VERSION};
 
 use bpe::{Merges, Scratch};

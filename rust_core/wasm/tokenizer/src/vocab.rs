@@ -7,8 +7,8 @@
 //! offsets `[vocab + 1]`, merges `[count × (left, right, result)]` in rank order, added tokens
 //! `[count × (id, flags)]`, piece bytes (UTF-8).
 
-use crate::crc32::crc32;
 use crate::error::{bad, TokenizerError};
+use gea_checksum::crc32;
 
 pub const MAGIC: &[u8; 8] = b"GEATOKEN";
 pub const VERSION: u32 = 1;

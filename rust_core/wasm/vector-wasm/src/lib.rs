@@ -1,6 +1,6 @@
 //! wasm-bindgen binding of `gea_vector`: translation only, no logic.
 
-use gea_vector::{BlockQ8Matrix, ScanKernel};
+use gea_vector::{BlockQ8Matrix, HnswParams, ScanKernel, Storage, VectorError};
 use wasm_bindgen::prelude::*;
 
 fn to_js(result: Result<f32, gea_vector::VectorError>) -> Result<f32, JsError> {
@@ -23,6 +23,34 @@ pub fn dot_scalar(a: &[f32], b: &[f32]) -> Result<f32, JsError> {
 #[wasm_bindgen(js_name = dotLanes)]
 pub fn dot_lanes(a: &[f32], b: &[f32]) -> Result<f32, JsError> {
     to_js(gea_vector::dot_lanes(a, b))
+}
+
+fn js_err(e: VectorError) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// int8 dot product (exact in i32) with the fastest kernel in this build.
+#[wasm_bindgen(js_name = dotI8)]
+pub fn dot_i8(a: &[i8], b: &[i8]) -> Result<i32, JsError> {
+    gea_vector::dot_i8(a, b).map_err(js_err)
+}
+
+/// Sequential int8 reference.
+#[wasm_bindgen(js_name = dotI8Scalar)]
+pub fn dot_i8_scalar(a: &[i8], b: &[i8]) -> Result<i32, JsError> {
+    gea_vector::dot_i8_scalar(a, b).map_err(js_err)
+}
+
+/// Portable emulation of the SIMD128 int8 kernel.
+#[wasm_bindgen(js_name = dotI8Lanes)]
+pub fn dot_i8_lanes(a: &[i8], b: &[i8]) -> Result<i32, JsError> {
+    gea_vector::dot_i8_lanes(a, b).map_err(js_err)
+}
+
+/// The index file format version this build writes and reads.
+#[wasm_bindgen(js_name = indexFormatVersion)]
+pub fn index_format_version() -> u32 {
+    gea_vector::FORMAT_VERSION
 }
 
 /// Whether `dot` runs on SIMD128 in this build.
@@ -181,5 +209,184 @@ impl Q8Matrix {
     #[wasm_bindgen(js_name = scoresExact)]
     pub fn scores_exact(&self, h: &[f32]) -> Result<Vec<f32>, JsError> {
         scores_result(self.inner.scores_with(h, ScanKernel::Exact))
+    }
+}
+
+fn storage(int8: Option<bool>) -> Storage {
+    if int8.unwrap_or(false) {
+        Storage::Int8
+    } else {
+        Storage::F32
+    }
+}
+
+/// Exact cosine search over f32 (or, with `int8`, int8-quantised) vectors, L2-normalised on
+/// add and on query. Ids are u32; results best first.
+#[wasm_bindgen]
+pub struct FlatIndex {
+    inner: gea_vector::FlatIndex,
+}
+
+#[wasm_bindgen]
+impl FlatIndex {
+    #[wasm_bindgen(constructor)]
+    pub fn new(dim: u32, int8: Option<bool>) -> Result<FlatIndex, JsError> {
+        gea_vector::FlatIndex::new(dim as usize, storage(int8))
+            .map(|inner| FlatIndex { inner })
+            .map_err(js_err)
+    }
+
+    /// Loads bytes written by `serialize` (here, in Python or in Rust); throws on a truncated,
+    /// corrupt or version-mismatched file.
+    pub fn load(bytes: &[u8]) -> Result<FlatIndex, JsError> {
+        gea_vector::FlatIndex::load(bytes)
+            .map(|inner| FlatIndex { inner })
+            .map_err(js_err)
+    }
+
+    pub fn serialize(&self) -> Vec<u8> {
+        self.inner.serialize()
+    }
+
+    pub fn add(&mut self, id: u32, vector: &[f32]) -> Result<(), JsError> {
+        self.inner.add(id, vector).map_err(js_err)
+    }
+
+    /// `vectors`: `ids.length × dim` values, one vector after the other.
+    #[wasm_bindgen(js_name = addBatch)]
+    pub fn add_batch(&mut self, ids: &[u32], vectors: &[f32]) -> Result<(), JsError> {
+        self.inner.add_batch(ids, vectors).map_err(js_err)
+    }
+
+    /// Removes `id`; returns whether it was there.
+    pub fn remove(&mut self, id: u32) -> bool {
+        self.inner.remove(id)
+    }
+
+    pub fn has(&self, id: u32) -> bool {
+        self.inner.contains(id)
+    }
+
+    pub fn search(&self, query: &[f32], k: u32) -> Result<TopKResult, JsError> {
+        top_k_result(self.inner.search(query, k as usize))
+    }
+
+    /// Live vectors.
+    #[wasm_bindgen(getter)]
+    pub fn len(&self) -> u32 {
+        self.inner.len() as u32
+    }
+
+    #[wasm_bindgen(getter, js_name = isEmpty)]
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn dim(&self) -> u32 {
+        self.inner.dim() as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn int8(&self) -> bool {
+        self.inner.storage() == Storage::Int8
+    }
+}
+
+/// Approximate cosine search (HNSW); deterministic for a given seed. With `int8` the graph is
+/// walked on int8 vectors and the final candidates rescored in f32.
+#[wasm_bindgen]
+pub struct HnswIndex {
+    inner: gea_vector::HnswIndex,
+}
+
+#[wasm_bindgen]
+impl HnswIndex {
+    /// Parameters left out take the defaults (m 16, efConstruction 200, efSearch 64).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        dim: u32,
+        m: Option<u32>,
+        ef_construction: Option<u32>,
+        ef_search: Option<u32>,
+        int8: Option<bool>,
+        seed: Option<u64>,
+    ) -> Result<HnswIndex, JsError> {
+        let d = HnswParams::default();
+        let params = HnswParams {
+            m: m.map_or(d.m, |v| v as usize),
+            ef_construction: ef_construction.map_or(d.ef_construction, |v| v as usize),
+            ef_search: ef_search.map_or(d.ef_search, |v| v as usize),
+            seed: seed.unwrap_or(d.seed),
+            storage: storage(int8),
+        };
+        gea_vector::HnswIndex::new(dim as usize, params)
+            .map(|inner| HnswIndex { inner })
+            .map_err(js_err)
+    }
+
+    pub fn load(bytes: &[u8]) -> Result<HnswIndex, JsError> {
+        gea_vector::HnswIndex::load(bytes)
+            .map(|inner| HnswIndex { inner })
+            .map_err(js_err)
+    }
+
+    pub fn serialize(&self) -> Vec<u8> {
+        self.inner.serialize()
+    }
+
+    pub fn add(&mut self, id: u32, vector: &[f32]) -> Result<(), JsError> {
+        self.inner.add(id, vector).map_err(js_err)
+    }
+
+    #[wasm_bindgen(js_name = addBatch)]
+    pub fn add_batch(&mut self, ids: &[u32], vectors: &[f32]) -> Result<(), JsError> {
+        self.inner.add_batch(ids, vectors).map_err(js_err)
+    }
+
+    /// Deletes `id` (a tombstone: never returned again); returns whether it was live.
+    pub fn remove(&mut self, id: u32) -> bool {
+        self.inner.remove(id)
+    }
+
+    pub fn has(&self, id: u32) -> bool {
+        self.inner.contains(id)
+    }
+
+    /// Top `k` with the index's efSearch, or `ef` when given.
+    pub fn search(&self, query: &[f32], k: u32, ef: Option<u32>) -> Result<TopKResult, JsError> {
+        let ef = ef.map_or(self.inner.ef_search(), |v| v as usize);
+        top_k_result(self.inner.search_with_ef(query, k as usize, ef))
+    }
+
+    #[wasm_bindgen(js_name = setEfSearch)]
+    pub fn set_ef_search(&mut self, ef: u32) -> Result<(), JsError> {
+        self.inner.set_ef_search(ef as usize).map_err(js_err)
+    }
+
+    #[wasm_bindgen(getter, js_name = efSearch)]
+    pub fn ef_search(&self) -> u32 {
+        self.inner.ef_search() as u32
+    }
+
+    /// Live vectors.
+    #[wasm_bindgen(getter)]
+    pub fn len(&self) -> u32 {
+        self.inner.len() as u32
+    }
+
+    #[wasm_bindgen(getter, js_name = isEmpty)]
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn dim(&self) -> u32 {
+        self.inner.dim() as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn int8(&self) -> bool {
+        self.inner.params().storage == Storage::Int8
     }
 }

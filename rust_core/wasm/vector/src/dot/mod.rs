@@ -27,6 +27,19 @@ pub const fn simd128_enabled() -> bool {
     cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
 }
 
+/// The fastest kernel in this build, unchecked (callers guarantee equal lengths).
+#[inline(always)]
+pub(crate) fn dot_fast(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot(a, b)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        lanes::dot(a, b)
+    }
+}
+
 /// The fastest dot product available in this build.
 pub fn dot(a: &[f32], b: &[f32]) -> Result<f32, VectorError> {
     check(a, b)?;
