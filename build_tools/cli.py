@@ -18,10 +18,10 @@ def _cmd_build(args: argparse.Namespace) -> None:
 
 
 def _cmd_native(args: argparse.Namespace) -> None:
-    from build_tools.native_ext import ensure_native_extension
+    from build_tools.native_ext import ensure_native_extensions
 
-    built = ensure_native_extension(force=args.force)
-    print("gea_tokenizer: " + ("built and installed" if built else "up to date"))
+    for module, built in ensure_native_extensions(force=args.force).items():
+        print(f"{module}: " + ("built and installed" if built else "up to date"))
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
@@ -120,11 +120,37 @@ def _cmd_tokenizer_corpus(args: argparse.Namespace) -> None:
     )
 
 
+def _cmd_embedder(args: argparse.Namespace) -> None:
+    from build_tools.embedder_export import EMBEDDER_ID, build_embedder, embedder_is_built
+    from build_tools.paths import MODELS_CACHE
+
+    out_root = Path(args.out_dir) if args.out_dir else MODELS_CACHE
+    if args.if_missing and embedder_is_built(out_root / EMBEDDER_ID):
+        print(f"embedder {EMBEDDER_ID} is built and matches its manifest")
+        return
+    build_embedder(out_root)
+
+
+def _cmd_index(args: argparse.Namespace) -> None:
+    from build_tools.corpus_index import build_index, corpus_from_paths
+    from build_tools.paths import MODELS_CACHE
+
+    sources = corpus_from_paths([Path(p) for p in args.corpus]) if args.corpus else None
+    build_index(
+        sources,
+        out_root=Path(args.out_dir) if args.out_dir else MODELS_CACHE,
+        variant=args.variant,
+        target_words=args.target_words,
+        overlap_words=args.overlap_words,
+        force=args.force,
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m build_tools", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     native = sub.add_parser(
-        "native", help="build and install the native Python extension (Rust tokenizer)"
+        "native", help="build and install the native Python extensions (tokenizer, vector index)"
     )
     native.add_argument("--force", action="store_true", help="rebuild even when up to date")
     native.set_defaults(func=_cmd_native)
@@ -174,6 +200,26 @@ def parser() -> argparse.ArgumentParser:
         "--tokenizer-json", help="vocabulary source (default: the default model's tokenizer.json)"
     )
     corpus.set_defaults(func=_cmd_tokenizer_corpus)
+    emb = sub.add_parser(
+        "embedder", help="export all-MiniLM-L6-v2 to ONNX (fp32 + int8) into models_cache/"
+    )
+    emb.add_argument("--out-dir", help="where the folder goes (default: models_cache/)")
+    emb.add_argument("--if-missing", action="store_true", help="skip when already built")
+    emb.set_defaults(func=_cmd_embedder)
+    index = sub.add_parser(
+        "index", help="chunk, embed and index a corpus into models_cache/corpus-index/"
+    )
+    index.add_argument(
+        "--corpus",
+        nargs="+",
+        help="files or folders (txt, md, html); default: the project docs + Debian Reference",
+    )
+    index.add_argument("--out-dir", help="where the folder goes (default: models_cache/)")
+    index.add_argument("--variant", help="embedder variant (default: the embedder's default)")
+    index.add_argument("--target-words", type=int, default=100, help="words per passage")
+    index.add_argument("--overlap-words", type=int, default=25, help="words shared with the last")
+    index.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    index.set_defaults(func=_cmd_index)
     return p
 
 

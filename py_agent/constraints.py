@@ -1,0 +1,66 @@
+"""Token constraints for constrained decoding: what a small model may write at each step.
+
+`ChoiceConstraint` lets the model write only one of a fixed set of strings (a tool name, or
+"Final Answer"): the strings' token sequences form a trie and each step allows the children of
+the node reached so far. `CharsetConstraint` allows only tokens whose text uses given characters
+(a calculator expression), plus the tokens that end the argument. Both are plain callables of
+the ids generated so far, the shape every backend accepts (`llm.TokenConstraint`).
+"""
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+
+
+class ChoiceConstraint:
+    """Only one of `choices` (each encoded with `encode`) may be generated."""
+
+    def __init__(self, choices: Iterable[str], encode: Callable[[str], list[int]]) -> None:
+        self.choices = list(dict.fromkeys(choices))
+        if not self.choices:
+            raise ValueError("a choice constraint needs at least one choice")
+        self._trie: dict[int, dict[int, object]] = {}
+        self._ids: dict[tuple[int, ...], str] = {}
+        for choice in self.choices:
+            ids = encode(choice)
+            if not ids:
+                raise ValueError(f"choice {choice!r} encodes to no tokens")
+            node: dict[int, dict[int, object]] = self._trie
+            for i in ids:
+                node = node.setdefault(i, {})  # type: ignore[assignment]
+            self._ids[tuple(ids)] = choice
+
+    def __call__(self, generated: Sequence[int]) -> Collection[int] | None:
+        node: dict[int, dict[int, object]] = self._trie
+        for i in generated:
+            child = node.get(i)
+            if child is None:
+                return None  # off the trie: cannot happen when the backend honours the constraint
+            node = child  # type: ignore[assignment]
+        return frozenset(node) or None
+
+    def match(self, generated: Sequence[int]) -> str | None:
+        """The choice that `generated` spells, if it is complete."""
+        return self._ids.get(tuple(generated))
+
+
+class CharsetConstraint:
+    """Only tokens made of `charset` characters, or one of `enders` (e.g. the newline token)."""
+
+    def __init__(
+        self,
+        charset: str,
+        vocab_size: int,
+        token_text: Callable[[int], str],
+        enders: Collection[int] = (),
+        max_tokens: int | None = None,
+    ) -> None:
+        chars = set(charset)
+        self.allowed = frozenset(
+            i for i in range(vocab_size) if (t := token_text(i)) and set(t) <= chars
+        ) | frozenset(enders)
+        self.enders = frozenset(enders)
+        self.max_tokens = max_tokens
+
+    def __call__(self, generated: Sequence[int]) -> Collection[int] | None:
+        if self.max_tokens is not None and len(generated) >= self.max_tokens - 1:
+            return self.enders or self.allowed
+        return self.allowed

@@ -1,0 +1,192 @@
+"""Tools the agent can call: a registry built from plain Python functions.
+
+A tool is a function with type hints and a docstring. The first docstring line is what the model
+is told the tool does; the parameters (name, type, default) become its argument schema, and the
+arguments the model writes are checked against it before the function runs. Errors become
+observations the model can recover from, never exceptions out of the loop.
+See docs/TOOL_DEVELOPMENT.md.
+"""
+
+import inspect
+import json
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+MAX_OUTPUT_CHARS = 2000
+
+
+class ToolError(Exception):
+    """Raised by a tool (or its argument check) with a message meant for the model."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: Any  # str | int | float | bool
+    required: bool
+    default: Any = None
+
+    @property
+    def type_name(self) -> str:
+        return _TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    function: Callable[..., Any]
+    # Characters the model may use when it writes this tool's input (constrained decoding);
+    # None: any text.
+    input_charset: str | None = None
+    example: str = ""
+
+    def signature(self) -> str:
+        args = ", ".join(
+            f"{p.name}: {p.type_name}" + ("" if p.required else f" = {p.default!r}")
+            for p in self.parameters
+        )
+        return f"{self.name}({args})"
+
+    def parse_arguments(self, raw: str) -> dict[str, Any]:
+        """The model's Action Input → keyword arguments: JSON when it is a JSON object,
+        otherwise the whole text for a tool whose only required parameter is a string."""
+        text = raw.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = _lenient_json(text)
+            if not isinstance(value, dict):
+                raise ToolError(f"{self.name} expects a JSON object like {self.example or '{}'}")
+            return self._check(value)
+        required = [p for p in self.parameters if p.required]
+        if not required and text.lower() in ("", "none", "null", "-"):
+            return {}
+        if len(required) == 1 and required[0].type is str:
+            return self._check({required[0].name: _unquote(text)})
+        if not self.parameters:
+            return {}
+        raise ToolError(
+            f"{self.name} takes {self.signature()}: write its input as a JSON object, e.g. "
+            f"{self.example or json.dumps({p.name: '...' for p in self.parameters})}"
+        )
+
+    def _check(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(args) - set(known))
+        if unknown:
+            raise ToolError(f"{self.name} has no argument {', '.join(unknown)}: {self.signature()}")
+        out: dict[str, Any] = {}
+        for p in self.parameters:
+            if p.name not in args:
+                if p.required:
+                    raise ToolError(f"{self.name} needs {p.name!r}: {self.signature()}")
+                continue
+            out[p.name] = _coerce(p, args[p.name], self.name)
+        return out
+
+    def run(self, raw_input: str) -> str:
+        """Parse, validate, call; any failure is returned as an error text for the model."""
+        try:
+            result = self.function(**self.parse_arguments(raw_input))
+        except ToolError as exc:
+            return f"Error: {exc}"
+        except Exception as exc:  # a tool bug must not end the conversation
+            return f"Error: {self.name} failed ({type(exc).__name__}: {exc})"
+        text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+        if len(text) > MAX_OUTPUT_CHARS:
+            text = text[:MAX_OUTPUT_CHARS] + " …(truncated)"
+        return text
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
+        return text[1:-1]
+    return text
+
+
+def _lenient_json(text: str) -> Any:
+    """Small models write almost-JSON: single quotes, trailing commas, a missing brace."""
+    fixed = text.replace("'", '"').rstrip().rstrip(",")
+    for candidate in (fixed, fixed + "}", fixed.replace(",}", "}")):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    raise ToolError("the input is not valid JSON")
+
+
+def _coerce(p: Parameter, value: Any, tool: str) -> Any:
+    if p.type is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if p.type is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if p.type in (int, float) and isinstance(value, str):
+        try:
+            return p.type(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, p.type) and not (p.type is not bool and isinstance(value, bool)):
+        return value
+    raise ToolError(f"{tool}: {p.name!r} must be a {p.type_name}, got {value!r}")
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    input_charset: str | None = None,
+    example: str = "",
+) -> Any:
+    """Decorator (or call) turning a typed, documented function into a `Tool`."""
+
+    def make(f: Callable[..., Any]) -> Tool:
+        doc = inspect.getdoc(f)
+        if not doc:
+            raise TypeError(f"tool {f.__name__} needs a docstring: it is the model's description")
+        hints = typing.get_type_hints(f)
+        params = []
+        for p in inspect.signature(f).parameters.values():
+            kind = hints.get(p.name)
+            if kind not in _TYPES:
+                raise TypeError(
+                    f"tool {f.__name__}: parameter {p.name} needs a str/int/float/bool hint"
+                )
+            required = p.default is inspect.Parameter.empty
+            params.append(Parameter(p.name, kind, required, None if required else p.default))
+        tool_name = name or f.__name__
+        if not tool_name.isidentifier():
+            raise TypeError(f"tool name {tool_name!r} must be an identifier")
+        return Tool(tool_name, doc.splitlines()[0], tuple(params), f, input_charset, example)
+
+    return make(function) if function is not None else make
+
+
+class ToolRegistry:
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for t in tools:
+            self.add(t)
+
+    def add(self, t: Tool) -> None:
+        if t.name in self._tools:
+            raise ValueError(f"a tool named {t.name!r} is already registered")
+        self._tools[t.name] = t
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def __iter__(self) -> typing.Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
