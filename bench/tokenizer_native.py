@@ -4,7 +4,8 @@
 
 Both load the built Gemma 3 270M's tokenizer (ours: tokenizer.gtok; HF: tokenizer.json) and
 encode the same 5 MB corpus (build_tools/tokenizer_corpus.py, `<bos>` added, special-token
-text read as control tokens, which is what HF's default does), one text per call on one thread (HF's batch API would use a thread pool):
+text read as control tokens, which is what HF's default does), one text per call on one thread
+(HF's batch API would use a thread pool):
 
 - chunked: the corpus cut into ~4 KB pieces (chat-sized; cut at character boundaries);
 - whole: the corpus as one 5 MB document.
