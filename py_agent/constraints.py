@@ -5,6 +5,8 @@
 the node reached so far. `CharsetConstraint` allows only tokens whose text uses given characters
 (a calculator expression), plus the tokens that end the argument. Both are plain callables of
 the ids generated so far, the shape every backend accepts (`llm.TokenConstraint`).
+`CopyConstraint` allows only the tokens of a source text (the question) and a few joining
+words: for tool inputs that should be copied, not invented.
 """
 
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -63,4 +65,23 @@ class CharsetConstraint:
     def __call__(self, generated: Sequence[int]) -> Collection[int] | None:
         if self.max_tokens is not None and len(generated) >= self.max_tokens - 1:
             return self.enders or self.allowed
+        return self.allowed
+
+
+class CopyConstraint:
+    """Only tokens of `source` (the question), of a few joining words, or `enders`."""
+
+    def __init__(
+        self,
+        source: str,
+        encode: Callable[[str], list[int]],
+        joiners: Iterable[str] = (" to", " in", " of"),
+        enders: Collection[int] = (),
+    ) -> None:
+        ids = set(encode(source)) | set(encode(" " + source))
+        for word in joiners:
+            ids |= set(encode(word))
+        self.allowed = frozenset(ids) | frozenset(enders)
+
+    def __call__(self, generated: Sequence[int]) -> Collection[int] | None:
         return self.allowed

@@ -2,7 +2,8 @@
 
 Two prompt formats, chosen by the model's manifest (`prompt_format`):
 - "completion" for base models (the default Gemma 3 270M is one): a tool list and worked
-  examples, then "Question: … / Thought:" to be continued;
+  examples (chosen per question: `examples.ExamplePicker`), then "Question: … / Thought:" to be
+  continued;
 - "chat" for instruction-tuned models: the same instructions inside Gemma's
   `<start_of_turn>user … <end_of_turn><start_of_turn>model` turn, the trace in the model turn.
 
@@ -14,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from py_agent.examples import Example
 from py_agent.llm import Span
 from py_agent.tools import Tool, ToolRegistry
 
@@ -21,49 +23,6 @@ FINAL = "Final Answer:"
 ACTION = "Action:"
 ACTION_INPUT = "Action Input:"
 OBSERVATION = "Observation:"
-
-# Worked examples for the built-in tools; only those whose tool is registered are shown, plus
-# the no-tool one. Balanced so that no tool is always "the last example's" (a small model
-# copies the nearest example).
-_EXAMPLES: tuple[tuple[str | None, str], ...] = (
-    (
-        "calculator",
-        "Question: What is 347 * 29?\nThought: I need to multiply two numbers.\n"
-        "Action: calculator\nAction Input: 347 * 29\nObservation: 10063\n"
-        "Thought: I know the answer.\nFinal Answer: 347 * 29 = 10063.",
-    ),
-    (
-        "convert_units",
-        "Question: How many miles is 42 km?\nThought: I need to convert kilometres to miles.\n"
-        'Action: convert_units\nAction Input: {"value": 42, "from_unit": "km", "to_unit": "mi"}\n'
-        "Observation: 26.097590 mi\nThought: I know the answer.\nFinal Answer: 42 km is about "
-        "26.1 miles.",
-    ),
-    (
-        "search_docs",
-        "Question: Which port does the app listen on by default?\nThought: The documents should "
-        "say this.\nAction: search_docs\nAction Input: default port of the app\nObservation: [1] "
-        "(README.md) `make run` serves the app at http://127.0.0.1:8000.\nThought: I know the "
-        "answer.\nFinal Answer: It listens on port 8000 [1].",
-    ),
-    (
-        None,
-        "Question: What is the capital of France?\nThought: I know this without a tool.\n"
-        "Final Answer: Paris.",
-    ),
-    (
-        "calculator",
-        "Question: What is 15% of 860?\nThought: 15% of 860 is 0.15 * 860.\nAction: calculator\n"
-        "Action Input: 0.15 * 860\nObservation: 129\nThought: I know the answer.\n"
-        "Final Answer: 15% of 860 is 129.",
-    ),
-    (
-        "datetime",
-        "Question: What day of the week is it today?\nThought: I need the current date.\n"
-        "Action: datetime\nAction Input: {}\nObservation: Tuesday 2026-03-03 09:12 (UTC+0000)\n"
-        "Thought: I know the answer.\nFinal Answer: Today is Tuesday.",
-    ),
-)
 
 
 def instructions(tools: ToolRegistry) -> str:
@@ -87,11 +46,6 @@ def instructions(tools: ToolRegistry) -> str:
     return "\n".join(lines)
 
 
-def examples(tools: ToolRegistry) -> str:
-    shown = [text for name, text in _EXAMPLES if name is None or tools.get(name) is not None]
-    return "\n\n".join(shown) + "\n\n"
-
-
 @dataclass(frozen=True)
 class Turn:
     question: str
@@ -104,12 +58,14 @@ def prompt_spans(
     history: Sequence[Turn],
     question: str,
     trace: str,
+    examples: Sequence[Example] = (),
 ) -> list[Span]:
-    """The whole prompt: instructions, examples, earlier turns, this question and its trace so
-    far. Untrusted text (questions, answers, the trace with its observations) is never a
-    control span."""
+    """The whole prompt: instructions, worked examples, earlier turns, this question and its
+    trace so far. Untrusted text (questions, answers, the trace with its observations) is never
+    a control span."""
     past = "".join(f"Question: {t.question}\nFinal Answer: {t.answer}\n\n" for t in history)
-    head = instructions(tools) + "\n" + examples(tools)
+    shown = "".join(e.render() + "\n\n" for e in examples)
+    head = instructions(tools) + "\n" + shown
     if fmt == "chat":
         return [
             Span("<start_of_turn>", control=True),

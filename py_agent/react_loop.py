@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from py_agent.constraints import CharsetConstraint, ChoiceConstraint
+from py_agent.constraints import CharsetConstraint, ChoiceConstraint, CopyConstraint
 from py_agent.events import Event, EventKind
+from py_agent.examples import ExamplePicker
 from py_agent.llm import Completion, LanguageModel, Span, TokenConstraint
 from py_agent.react_format import (
     FINAL,
@@ -64,6 +65,8 @@ class Agent:
         *,
         prompt_format: str = "completion",
         constrained: bool = True,
+        ground_answers: bool = True,
+        examples: int = 4,
         budget: Budget | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -73,6 +76,9 @@ class Agent:
         self.tools = tools
         self.prompt_format = prompt_format
         self.constrained = constrained
+        self.ground_answers = ground_answers
+        self.n_examples = examples
+        self.picker = ExamplePicker(tools.names)
         self.budget = budget or Budget()
         self.history: list[Turn] = []
         self._clock = clock
@@ -106,8 +112,10 @@ class Agent:
             self._choices = ChoiceConstraint(options, self.model.encode)
         return self._choices
 
-    def input_constraint(self, tool_name: str) -> TokenConstraint | None:
+    def input_constraint(self, tool_name: str, question: str) -> TokenConstraint | None:
         t = self.tools.get(tool_name)
+        if t is not None and t.input_from_question:
+            return CopyConstraint(question, self.model.encode, enders=self.model.encode("\n"))
         if t is None or t.input_charset is None:
             return None
         if tool_name not in self._charsets:
@@ -154,6 +162,9 @@ class _Run:
         self.started = agent._clock()
         self.seen_actions: dict[tuple[str, str], str] = {}
         self.dropped_turns = 0
+        # Chosen once per run so that the prompt prefix (and the KV cache) stays the same.
+        self.examples = agent.picker.pick(question, agent.n_examples)
+        self.last_output: tuple[str, str] | None = None  # (tool, output) of the last good call
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -184,7 +195,12 @@ class _Run:
         while True:
             history = self.a.history[self.dropped_turns :]
             spans = prompt_spans(
-                self.a.prompt_format, self.a.tools, history, self.question, self.trace
+                self.a.prompt_format,
+                self.a.tools,
+                history,
+                self.question,
+                self.trace,
+                self.examples,
             )
             used = 1 + sum(len(model.encode(s.text)) for s in spans)
             if used + reserve <= model.context_window:
@@ -256,11 +272,15 @@ class _Run:
         ).text
         if not pick.startswith("Action:"):
             self.trace += FINAL
+            grounded = self.grounded_answer()
+            if grounded is not None:
+                self.trace += f" {grounded}\n"
+                return Step(thought, final_answer=grounded)
             return Step(thought, final_answer=self.answer_text())
         name = pick[len("Action:") :].strip()
         self.trace += f"Action: {name}\nAction Input:"
         raw = self.complete(
-            self.a.budget.input_tokens, constraint=self.a.input_constraint(name)
+            self.a.budget.input_tokens, constraint=self.a.input_constraint(name, self.question)
         ).text.strip()
         self.trace += f" {raw}\n"
         return Step(thought, action=name, action_input=raw)
@@ -278,6 +298,16 @@ class _Run:
             written += f"Action: {step.action}\nAction Input: {one_line(step.action_input or '')}\n"
         self.trace += written
         return step
+
+    def grounded_answer(self) -> str | None:
+        """The last tool output, when that tool's output is the answer (see `Tool`)."""
+        if not self.a.ground_answers or self.last_output is None:
+            return None
+        t = self.a.tools.get(self.last_output[0])
+        if t is None or t.answer_from_output is None:
+            return None
+        answer = t.answer_from_output(self.question, self.last_output[1])
+        return None if answer is None else one_line(answer, 600)
 
     def answer_text(self, forced: bool = False) -> str:
         if forced:  # the answer gets its own tokens even when the run's budget is spent
@@ -307,6 +337,8 @@ class _Run:
         tool = self.a.tools.get(step.action)
         output = tool.run(raw) if tool is not None else f"Error: no tool {step.action!r}"
         self.seen_actions[key] = one_line(output, 300)
+        ok = not output.startswith("Error:")
+        self.last_output = (step.action, output) if ok else None
         self.observe(output, tool=step.action, input=raw)
 
     def observe(self, text: str, **data: object) -> None:

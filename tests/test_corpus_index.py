@@ -1,6 +1,5 @@
 """Corpus indexing end to end on a small corpus with the real embedder, and its error paths."""
 
-import importlib
 import json
 from pathlib import Path
 
@@ -102,21 +101,13 @@ def test_cli_index(embedder: Path, corpus: Path, tmp_path: Path) -> None:
     assert cli.main(["index", "--corpus", str(tmp_path / "missing"), "--out-dir", str(out)]) == 1
 
 
-def test_dense_index_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dense_index_is_the_rust_hnsw() -> None:
+    from gea_vector import HnswIndex
+
     rows = np.eye(4, 384, dtype=np.float32)
-    try:
-        importlib.import_module("gea_vector")
-    except ImportError:
-        assert build_dense_index(rows) is None
-    else:
-        data = build_dense_index(rows)
-        assert data is None or len(data) > 0
-
-    def missing(name: str) -> object:
-        raise ImportError(name)
-
-    monkeypatch.setattr(importlib, "import_module", missing)
-    assert build_dense_index(rows) is None
+    index = HnswIndex.load(build_dense_index(rows))
+    assert len(index) == 4
+    assert index.search(rows[2].tolist(), 1)[0][0] == 2
 
 
 def test_corpus_sources(tmp_path: Path) -> None:

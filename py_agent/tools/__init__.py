@@ -44,6 +44,17 @@ class Tool:
     # None: any text.
     input_charset: str | None = None
     example: str = ""
+    # How to answer from the tool's output (question, output) -> answer: a number or a
+    # converted quantity is the answer itself; a passage gives its best sentence. With grounded
+    # answers the agent uses it instead of letting a small model retype the output. None (or
+    # None returned): the model writes the answer.
+    answer_from_output: Callable[[str, str], str | None] | None = None
+    # The whole Action Input goes to the one string parameter, even when it looks like JSON
+    # (the tool parses it itself).
+    raw_input: bool = False
+    # Constrained decoding of the input to the question's own tokens (plus "to"/"in"): the model
+    # can only copy, e.g. "3 hours to minutes" out of "How many minutes are in 3 hours?".
+    input_from_question: bool = False
 
     def signature(self) -> str:
         args = ", ".join(
@@ -56,6 +67,8 @@ class Tool:
         """The model's Action Input → keyword arguments: JSON when it is a JSON object,
         otherwise the whole text for a tool whose only required parameter is a string."""
         text = raw.strip()
+        if self.raw_input:
+            return {self.parameters[0].name: text}
         if text.startswith("{"):
             try:
                 value = json.loads(text)
@@ -104,6 +117,11 @@ class Tool:
         return text
 
 
+def output_is_answer(question: str, output: str) -> str:
+    """`answer_from_output` for tools whose whole output is the answer."""
+    return output
+
+
 def _unquote(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
         return text[1:-1]
@@ -142,6 +160,9 @@ def tool(
     name: str | None = None,
     input_charset: str | None = None,
     example: str = "",
+    answer_from_output: Callable[[str, str], str | None] | None = None,
+    raw_input: bool = False,
+    input_from_question: bool = False,
 ) -> Any:
     """Decorator (or call) turning a typed, documented function into a `Tool`."""
 
@@ -160,9 +181,21 @@ def tool(
             required = p.default is inspect.Parameter.empty
             params.append(Parameter(p.name, kind, required, None if required else p.default))
         tool_name = name or f.__name__
+        if raw_input and [p.type for p in params] != [str]:
+            raise TypeError(f"tool {tool_name}: raw_input needs exactly one str parameter")
         if not tool_name.isidentifier():
             raise TypeError(f"tool name {tool_name!r} must be an identifier")
-        return Tool(tool_name, doc.splitlines()[0], tuple(params), f, input_charset, example)
+        return Tool(
+            tool_name,
+            doc.splitlines()[0],
+            tuple(params),
+            f,
+            input_charset,
+            example,
+            answer_from_output,
+            raw_input,
+            input_from_question,
+        )
 
     return make(function) if function is not None else make
 

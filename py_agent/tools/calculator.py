@@ -1,15 +1,17 @@
 """`calculator`: arithmetic through a whitelist AST evaluator — never `eval`.
 
-Numbers, + - * / // % **, parentheses, unary signs and a few math functions and constants.
+Numbers, + - * / // % **, parentheses, unary signs and a few math functions and constants;
+"15% of 860" and "12%" read as percentages ("%" between two numbers stays modulo).
 Exponents, factorials and result sizes are bounded so that "9**9**9" is an error, not a hang.
 """
 
 import ast
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
-from py_agent.tools import Tool, ToolError, tool
+from py_agent.tools import Tool, ToolError, output_is_answer, tool
 
 MAX_EXPRESSION_CHARS = 200
 MAX_EXPONENT = 1000
@@ -90,8 +92,14 @@ def _eval(node: ast.AST, depth: int = 0) -> float | int:
     raise ToolError(f"unsupported expression: {ast.unparse(node)[:40]!r}")
 
 
+_PERCENT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*%\s*of\s+", re.IGNORECASE)
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%(?!\s*[\d(.])")
+
+
 def evaluate(expression: str) -> float | int:
     text = expression.strip().replace("^", "**").replace("\u00d7", "*").replace("\u00f7", "/")
+    # "15% of 860" as people (and models copying the question) write it.
+    text = _PERCENT.sub(r"(\1 / 100)", _PERCENT_OF.sub(r"(\1 / 100) * ", text))
     text = text.replace(",", "") if "(" not in text else text
     if not text:
         raise ToolError("the expression is empty")
@@ -117,4 +125,6 @@ def calculator(expression: str) -> str:
     return format_number(evaluate(expression))
 
 
-CALCULATOR: Tool = tool(calculator, input_charset=CHARSET, example="347 * 29")
+CALCULATOR: Tool = tool(
+    calculator, input_charset=CHARSET, example="347 * 29", answer_from_output=output_is_answer
+)

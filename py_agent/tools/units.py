@@ -1,6 +1,13 @@
-"""`convert_units`: length, mass, volume, time, speed, data and temperature conversions."""
+"""`convert_units`: length, mass, volume, time, speed, data and temperature conversions.
 
-from py_agent.tools import Tool, ToolError, tool
+The input is natural ("42 km to mi", "How many miles is 42 km") or JSON
+({"value": 42, "from_unit": "km", "to_unit": "mi"}): a small model copies phrases from the
+question far more reliably than it fills in a JSON object.
+"""
+
+import re
+
+from py_agent.tools import Tool, ToolError, output_is_answer, tool
 from py_agent.tools.calculator import format_number
 
 # unit -> (dimension, factor to the dimension's base unit)
@@ -27,7 +34,9 @@ _ALIASES = {
     "ounces": "oz", "liter": "l", "liters": "l", "litre": "l", "litres": "l",
     "milliliters": "ml", "gallon": "gal", "gallons": "gal", "cups": "cup", "second": "s",
     "seconds": "s", "minute": "min", "minutes": "min", "hour": "h", "hours": "h",
-    "days": "day", "weeks": "week", "tonne": "t", "tonnes": "t",
+    "days": "day", "weeks": "week", "tonne": "t", "tonnes": "t", "centimeter": "cm",
+    "millimeter": "mm", "milliliter": "ml", "bytes": "b", "kilobytes": "kb", "megabytes": "mb",
+    "gigabytes": "gb", "hrs": "h", "mins": "min", "secs": "s", "kph": "km/h",
     "celsius": "c", "°c": "c", "fahrenheit": "f", "°f": "f", "kelvin": "k",
 }  # fmt: skip
 _TEMPERATURE = {"c", "f", "k"}
@@ -49,6 +58,41 @@ def _from_kelvin(v: float, u: str) -> float:
     return v - 273.15 if u == "c" else (v - 273.15) * 9 / 5 + 32 if u == "f" else v
 
 
+_NUMBER = r"(-?\d+(?:[.,]\d+)?)"
+_UNIT = r"(°?[a-zA-Z/]+)"
+_FORWARD = re.compile(rf"{_NUMBER}\s*{_UNIT}\s+(?:to|in|into|as)\s+{_UNIT}", re.IGNORECASE)
+_QUESTION = re.compile(
+    rf"how\s+many\s+{_UNIT}\s+(?:(?:is|are|make|equals?)\s+)?(?:there\s+)?(?:in\s+)?"
+    rf"{_NUMBER}\s*{_UNIT}",
+    re.IGNORECASE,
+)
+_DEGREES = re.compile(r"\bdegrees?\s+", re.IGNORECASE)
+
+
+def parse_conversion(text: str) -> tuple[float, str, str]:
+    """(value, from, to) from "42 km to miles", "100 degrees Celsius in Fahrenheit" or
+    "How many miles is 42 km" — the phrasings a small model copies from the question."""
+    plain = _DEGREES.sub("", text)
+    m = _FORWARD.search(plain)
+    if m:
+        return float(m.group(1).replace(",", "")), m.group(2), m.group(3)
+    m = _QUESTION.search(plain)
+    if m:
+        return float(m.group(2).replace(",", "")), m.group(3), m.group(1)
+    raise ToolError(
+        'write the input like "42 km to mi" or {"value": 42, "from_unit": "km", "to_unit": "mi"}'
+    )
+
+
+def convert(text: str) -> str:
+    """Convert a quantity between units, e.g. 5 km to mi, or 100 C to F."""
+    text = text.strip()
+    if text.startswith("{"):
+        args = CONVERT_UNITS_JSON.parse_arguments(text)
+        return convert_units(**args)
+    return convert_units(*parse_conversion(text))
+
+
 def convert_units(value: float, from_unit: str, to_unit: str) -> str:
     """Convert a quantity between units, e.g. {"value": 5, "from_unit": "km", "to_unit": "mi"}."""
     a, b = _unit(from_unit), _unit(to_unit)
@@ -64,6 +108,12 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> str:
     return f"{format_number(round(out, 6))} {to_unit}"
 
 
+CONVERT_UNITS_JSON: Tool = tool(convert_units)
 CONVERT_UNITS: Tool = tool(
-    convert_units, example='{"value": 5, "from_unit": "km", "to_unit": "mi"}'
+    convert,
+    name="convert_units",
+    example="5 km to mi",
+    answer_from_output=output_is_answer,
+    raw_input=True,
+    input_from_question=True,
 )

@@ -26,8 +26,9 @@ def prompt_text(spans: Sequence[Span]) -> str:
 
 
 def test_constrained_tool_call_then_answer() -> None:
+    # The calculator's output is the answer: the agent answers with it (grounded answers).
     model = ScriptedModel(
-        [" I multiply.", "Action: calculator\n", " 17 * 23", " Done.", "Final Answer:", " 391"]
+        [" I multiply.", "Action: calculator\n", " 17 * 23", " Done.", "Final Answer:"]
     )
     seen: list[Event] = []
     result = Agent(model, TOOLS).run("What is 17 * 23?", on_event=seen.append)
@@ -43,7 +44,32 @@ def test_constrained_tool_call_then_answer() -> None:
     assert choice.choices == ["Action: calculator\n", "Action: convert_units\n", "Final Answer:"]
     # The calculator's input was constrained to its characters.
     assert isinstance(model.constraints[2], CharsetConstraint)
+    assert prompt_text(model.prompts[-1]).endswith("Observation: 391\nThought: Done.\n")
+    assert model.replies == []
+
+
+def test_ungrounded_answers_are_the_models() -> None:
+    replies = [
+        " I multiply.",
+        "Action: calculator\n",
+        " 17 * 23",
+        " Done.",
+        "Final Answer:",
+        " 391!",
+    ]
+    model = ScriptedModel(replies)
+    result = Agent(model, TOOLS, ground_answers=False).run("What is 17 * 23?")
+    assert result.answer == "391!"
     assert "Observation: 391\nThought: Done.\nFinal Answer:" in prompt_text(model.prompts[-1])
+
+
+def test_examples_are_chosen_per_question() -> None:
+    model = ScriptedModel([" t", "Final Answer:", " x"])
+    Agent(model, TOOLS).run("How many pounds is 7 kilograms?")
+    text = prompt_text(model.prompts[0])
+    shown = text[: text.rindex("Question: How many pounds is 7")]
+    assert "Action: convert_units" in shown.split("Question:")[-1]  # the nearest example, last
+    assert "search_docs" not in text  # examples of unregistered tools are not shown
 
 
 def test_direct_answer() -> None:

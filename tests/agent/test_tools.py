@@ -107,6 +107,9 @@ def test_tool_exceptions_and_long_output_are_contained() -> None:
         ("0.1 + 0.2", "0.3"),
         ("round(pi, 2)", "3.14"),
         ("12 \u00d7 3 \u00f7 4", "9"),  # multiplication and division signs
+        ("25% of 240", "60"),
+        ("200 * 5%", "10"),
+        ("7 % 3", "1"),
     ],
 )
 def test_calculator_values(expr: str, value: str) -> None:
@@ -147,6 +150,12 @@ def test_convert_units() -> None:
         '{"value": 1, "from_unit": "parsec", "to_unit": "m"}'
     )
     assert "cannot convert" in CONVERT_UNITS.run('{"value": 1, "from_unit": "C", "to_unit": "m"}')
+    # Natural phrasings, as a small model copies them from the question.
+    assert CONVERT_UNITS.run("42 km to miles") == "26.09759 miles"
+    assert CONVERT_UNITS.run("How many miles is 42 km") == "26.09759 miles"
+    assert CONVERT_UNITS.run("100 degrees Celsius in Fahrenheit") == "212 Fahrenheit"
+    assert CONVERT_UNITS.run("How many minutes are in 3 hours") == "180 minutes"
+    assert "write the input like" in CONVERT_UNITS.run("lots of km")
 
 
 def test_datetime_tool() -> None:

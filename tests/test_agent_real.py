@@ -1,0 +1,63 @@
+"""The agent end to end with the real Gemma 3 270M (native backend, greedy), on a few tasks of
+the task set (bench/agent_tasks.py runs all of them): a calculation, a unit conversion, a
+question that needs no tool; the KV cache is reused across steps; and the CLI."""
+
+import io
+from pathlib import Path
+
+import pytest
+
+from build_tools.agent_backend import NativeModel
+from build_tools.model_folder import open_model
+from py_agent import cli
+from py_agent.llm import Span
+from py_agent.react_loop import Agent
+
+
+@pytest.fixture(scope="module")
+def model(default_model: Path) -> NativeModel:
+    return NativeModel(open_model(default_model.name))
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "tool"),
+    [
+        ("What is 1234 * 56?", "69104", "calculator"),
+        ("How many kilograms is 150 pounds?", "68.038855", "convert_units"),
+        ("What is the capital of France?", "Paris", None),
+    ],
+)
+def test_real_model_solves_tasks(model: NativeModel, question: str, answer: str, tool: str) -> None:
+    agent = Agent(model, cli.default_tools(with_docs=False), prompt_format=model.prompt_format)
+    result = agent.run(question)
+    assert answer in result.answer
+    assert [name for name, _ in result.actions()] == ([tool] if tool else [])
+    assert not result.forced
+
+
+def test_kv_cache_is_reused_between_steps(model: NativeModel) -> None:
+    agent = Agent(model, cli.default_tools(with_docs=False), prompt_format=model.prompt_format)
+    before = model.prefill_tokens
+    prompts: list[int] = []
+    real_complete = model.complete
+
+    def counting(prompt: list[Span], **kw: object) -> object:
+        prompts.append(len(model.prompt_ids(prompt)))
+        return real_complete(prompt, **kw)  # type: ignore[arg-type]
+
+    model.complete = counting  # type: ignore[method-assign,assignment]
+    try:
+        agent.run("What is 347 * 29?")
+    finally:
+        del model.complete
+    ran = model.prefill_tokens - before
+    assert len(prompts) >= 4
+    assert ran < sum(prompts) / 3  # most prompt tokens came from the cache
+
+
+def test_cli_answers_one_question(default_model: Path) -> None:
+    out = io.StringIO()
+    assert cli.main(["--no-docs", "What is 347 * 29?"], out=out) == 0
+    text = out.getvalue()
+    assert "Action: calculator: 347 * 29" in text
+    assert "Answer: 10063" in text
