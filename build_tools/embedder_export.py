@@ -17,7 +17,6 @@ import importlib.util
 import json
 import logging
 import shutil
-import struct
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from build_tools.errors import BuildError
+from build_tools.hf_source import read_safetensors
 from build_tools.manifest import verify_manifest, write_manifest
 from build_tools.model_build import _replace
 from build_tools.onnx_export import _Graph
@@ -98,31 +98,8 @@ def package_license() -> Path | None:
 
 
 def read_float_tensors(path: Path) -> dict[str, F32]:
-    """Every F32 tensor of a safetensors file (the I64 `position_ids` buffer is skipped).
-
-    build_tools.hf_source.read_safetensors refuses integer tensors, which this file has.
-    """
-    with path.open("rb") as f:
-        raw = f.read(8)
-        if len(raw) != 8:
-            raise BuildError(f"{path} is truncated: no safetensors header")
-        (header_len,) = struct.unpack("<Q", raw)
-        if header_len > 100_000_000:
-            raise BuildError(f"{path} is not a safetensors file (header length {header_len})")
-        try:
-            header = json.loads(f.read(header_len))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BuildError(f"{path} has a corrupt safetensors header: {exc}") from exc
-    body = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + header_len)
-    out: dict[str, F32] = {}
-    for name, info in header.items():
-        if name == "__metadata__" or info.get("dtype") != "F32":
-            continue
-        start, end = info["data_offsets"]
-        if end > body.size:
-            raise BuildError(f"{path} is truncated: tensor {name} ends past the end of the file")
-        out[name] = np.frombuffer(body[start:end], dtype="<f4").reshape(info["shape"]).copy()
-    return out
+    """Every float tensor of a safetensors file (the I64 `position_ids` buffer is skipped)."""
+    return {name: np.ascontiguousarray(a) for name, a in read_safetensors(path, True)}
 
 
 def check_weights(w: dict[str, F32]) -> None:

@@ -20,8 +20,11 @@ _DTYPES: dict[str, str] = {"F32": "<f4", "F16": "<f2", "BF16": "<u2", "F64": "<f
 _PREFIXES = ("language_model.model.", "model.language_model.", "model.")
 
 
-def read_safetensors(path: Path) -> Iterator[tuple[str, npt.NDArray[np.float32]]]:
-    """(name, float32 array) for every tensor of one safetensors file."""
+def read_safetensors(
+    path: Path, skip_other_dtypes: bool = False
+) -> Iterator[tuple[str, npt.NDArray[np.float32]]]:
+    """(name, float32 array) for every tensor of one safetensors file. A tensor of another
+    dtype (e.g. an I64 `position_ids` buffer) is an error, or skipped with skip_other_dtypes."""
     with path.open("rb") as f:
         raw_len = f.read(8)
         if len(raw_len) != 8:
@@ -39,6 +42,8 @@ def read_safetensors(path: Path) -> Iterator[tuple[str, npt.NDArray[np.float32]]
             continue
         dtype = info.get("dtype")
         if dtype not in _DTYPES:
+            if skip_other_dtypes:
+                continue
             raise BuildError(f"{path}: tensor {name} has unsupported dtype {dtype}")
         start, end = info["data_offsets"]
         if end > body.size:

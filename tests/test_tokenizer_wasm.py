@@ -15,6 +15,7 @@ from tokenizers import Tokenizer as HFTokenizer
 from build_tools.model_folder import open_model
 from build_tools.paths import ROOT, WEB_BUILD
 from build_tools.tokenizer_corpus import corpus_documents, write_corpus_jsonl
+from tests.test_tokenizer import hf_ids
 
 SCRIPT = ROOT / "bench" / "tokenizer_ids.mjs"
 WASM = WEB_BUILD / "wasm" / "tokenizer_bg.wasm"
@@ -61,14 +62,6 @@ def wasm_ids(vocab: Path, corpus: Path, out: Path, allow_special: bool) -> list[
     node(vocab, corpus, out, *(["--allow-special"] if allow_special else []))
     ids: list[list[int]] = json.loads(out.read_text())
     return ids
-
-
-def hf_ids(hf: HFTokenizer, texts: list[str], allow_special: bool) -> list[list[int]]:
-    hf.encode_special_tokens = not allow_special
-    try:
-        return [e.ids for e in hf.encode_batch(texts, add_special_tokens=True)]
-    finally:
-        hf.encode_special_tokens = False
 
 
 @pytest.mark.parametrize("allow_special", [False, True])
