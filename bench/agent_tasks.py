@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from build_tools.agent_backend import NativeModel  # noqa: E402
-from py_agent.cli import default_tools  # noqa: E402
+from build_tools.agent_cli import default_tools  # noqa: E402
 from py_agent.react_loop import Agent  # noqa: E402
 
 TASKS = ROOT / "bench" / "agent" / "tasks.json"

@@ -17,6 +17,12 @@ def _cmd_build(args: argparse.Namespace) -> None:
     print(f"PyScript config: {write_pyscript_config()}")
 
 
+def _cmd_agent(args: argparse.Namespace) -> None:
+    from build_tools.agent_cli import main as agent_main
+
+    raise SystemExit(agent_main(args.agent_args))
+
+
 def _cmd_native(args: argparse.Namespace) -> None:
     from build_tools.native_ext import ensure_native_extensions
 
@@ -149,6 +155,11 @@ def _cmd_index(args: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m build_tools", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    agent = sub.add_parser("agent", help="ask the agent natively (same as python -m py_agent)")
+    agent.add_argument(
+        "agent_args", nargs=argparse.REMAINDER, help="python -m py_agent's arguments"
+    )
+    agent.set_defaults(func=_cmd_agent)
     native = sub.add_parser(
         "native", help="build and install the native Python extensions (tokenizer, vector index)"
     )

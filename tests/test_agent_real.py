@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from build_tools import agent_cli as cli
 from build_tools.agent_backend import NativeModel
 from build_tools.model_folder import open_model
-from py_agent import cli
 from py_agent.llm import Span
 from py_agent.react_loop import Agent
 
@@ -61,3 +61,24 @@ def test_cli_answers_one_question(default_model: Path) -> None:
     text = out.getvalue()
     assert "Action: calculator: 347 * 29" in text
     assert "Answer: 10063" in text
+
+
+def test_entry_points_reach_the_cli() -> None:
+    import subprocess
+    import sys
+
+    from build_tools import cli as build_cli
+    from build_tools.paths import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "py_agent", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "python -m py_agent" in proc.stdout
+    with pytest.raises(SystemExit) as exc:
+        build_cli.main(["agent", "--help"])
+    assert exc.value.code == 0

@@ -1,11 +1,13 @@
-"""`python -m py_agent`: ask the agent natively (CPython + onnxruntime) and watch its trace.
+"""`python -m py_agent` (or `python -m build_tools agent`): ask the agent natively (CPython +
+onnxruntime) and watch its trace.
 
     python -m py_agent "What is 347 * 29?"      # one question
     python -m py_agent                          # interactive chat (Ctrl+D ends)
     python -m py_agent --free "..."             # without constrained decoding
 
-Needs the built model (`make model`) and the native extensions (`make native`). This module is
-the only part of py_agent that imports beyond the standard library, and only when run.
+Needs the built model (`make model`), the document index (`make index`) and the native
+extensions (`make native`). It lives in build_tools because it wires py_agent (standard
+library only, runs in Pyodide) to the native engine.
 """
 
 import argparse
@@ -28,7 +30,7 @@ def default_tools(with_docs: bool = True) -> ToolRegistry:
     """calculator, convert_units, datetime, and search_docs over the built corpus index."""
     tools = ToolRegistry([CALCULATOR, CONVERT_UNITS, DATETIME])
     if with_docs:
-        from build_tools.docs_search import open_docs_search  # native engine: CPython only
+        from build_tools.docs_search import open_docs_search
         from build_tools.errors import BuildError
         from py_agent.tools.search_docs import make_search_docs
 
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     ap.add_argument("--no-docs", action="store_true", help="without the search_docs tool")
     args = ap.parse_args(argv)
 
-    from build_tools.agent_backend import NativeModel  # native engine: CPython only
+    from build_tools.agent_backend import NativeModel
 
     model = NativeModel(variant=args.variant)
     agent = Agent(
