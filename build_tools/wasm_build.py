@@ -32,6 +32,11 @@ MODULES = (
 )
 
 
+def package_args() -> list[str]:
+    """`-p <package>` for every wasm module's binding crate (build and clippy use the same set)."""
+    return [arg for m in MODULES for arg in ("-p", m.package)]
+
+
 def cargo_env(sysroot: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -52,9 +57,8 @@ def build_wasm(out_dir: Path = WASM_OUT) -> Path:
     bindgen = ensure_cli()
     wasm_opt = require_tool("wasm-opt")
     env = cargo_env(sysroot)
-    packages = [arg for m in MODULES for arg in ("-p", m.package)]
     run(
-        [DEBIAN_CARGO, "build", "--release", "--locked", "--target", TARGET, *packages],
+        [DEBIAN_CARGO, "build", "--release", "--locked", "--target", TARGET, *package_args()],
         what="cargo build (wasm32)",
         cwd=RUST_WORKSPACE,
         env=env,
@@ -98,10 +102,9 @@ def clippy_wasm() -> None:
     env = cargo_env(ensure_sysroot())
     # Debian's clippy-driver must be found before rustup's shims.
     env["PATH"] = f"/usr/bin{os.pathsep}{env.get('PATH', '')}"
-    packages = [arg for m in MODULES for arg in ("-p", m.package)]
     lints = ["--", "-D", "warnings"]
     run(
-        [DEBIAN_CARGO, "clippy", "--locked", "--target", TARGET, "--lib", *packages, *lints],
+        [DEBIAN_CARGO, "clippy", "--locked", "--target", TARGET, "--lib", *package_args(), *lints],
         what="cargo clippy (wasm32)",
         cwd=RUST_WORKSPACE,
         env=env,

@@ -21,10 +21,12 @@ class ChoiceConstraint:
             raise ValueError("a choice constraint needs at least one choice")
         self._trie: dict[int, dict[int, object]] = {}
         self._ids: dict[tuple[int, ...], str] = {}
+        self.max_tokens = 0  # the longest choice, in tokens: the generation budget it needs
         for choice in self.choices:
             ids = encode(choice)
             if not ids:
                 raise ValueError(f"choice {choice!r} encodes to no tokens")
+            self.max_tokens = max(self.max_tokens, len(ids))
             node: dict[int, dict[int, object]] = self._trie
             for i in ids:
                 node = node.setdefault(i, {})  # type: ignore[assignment]

@@ -265,7 +265,7 @@ class _Run:
         choices = self.a.choice_constraint()
         # Each choice ends at a stop string: "\n" after an action, "Answer:" for the answer.
         pick = self.complete(
-            max(len(self.a.model.encode(c)) for c in choices.choices),
+            choices.max_tokens,
             stop=("\n", "Answer:"),
             constraint=choices,
             stream=False,
