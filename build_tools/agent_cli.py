@@ -18,9 +18,7 @@ from typing import TextIO
 from py_agent.events import Event
 from py_agent.react_loop import Agent, Budget
 from py_agent.tools import ToolRegistry
-from py_agent.tools.calculator import CALCULATOR
-from py_agent.tools.dates import DATETIME
-from py_agent.tools.units import CONVERT_UNITS
+from py_agent.tools.builtin import builtin_tools
 from py_agent.validators import InputError
 
 _LABELS = {"thought": "Thought", "action": "Action", "observation": "Observation"}
@@ -28,17 +26,16 @@ _LABELS = {"thought": "Thought", "action": "Action", "observation": "Observation
 
 def default_tools(with_docs: bool = True) -> ToolRegistry:
     """calculator, convert_units, datetime, and search_docs over the built corpus index."""
-    tools = ToolRegistry([CALCULATOR, CONVERT_UNITS, DATETIME])
-    if with_docs:
-        from build_tools.docs_search import open_docs_search
-        from build_tools.errors import BuildError
-        from py_agent.tools.search_docs import make_search_docs
+    if not with_docs:
+        return builtin_tools()
+    from build_tools.docs_search import open_docs_search
+    from build_tools.errors import BuildError
 
-        try:
-            tools.add(make_search_docs(open_docs_search()))
-        except BuildError as exc:
-            print(f"[note] search_docs is off: {exc}", file=sys.stderr)
-    return tools
+    try:
+        return builtin_tools(open_docs_search())
+    except BuildError as exc:
+        print(f"[note] search_docs is off: {exc}", file=sys.stderr)
+        return builtin_tools()
 
 
 def renderer(out: TextIO, show_tokens: bool) -> Callable[[Event], None]:

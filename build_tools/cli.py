@@ -10,11 +10,12 @@ from build_tools.errors import BuildError
 
 def _cmd_build(args: argparse.Namespace) -> None:
     from build_tools.wasm_build import build_wasm
-    from build_tools.web_assets import write_pyscript_config
+    from build_tools.web_assets import write_web_assets
 
     out = build_wasm()
     print(f"wasm modules: {out}")
-    print(f"PyScript config: {write_pyscript_config()}")
+    for path in write_web_assets():
+        print(f"web asset: {path}")
 
 
 def _cmd_agent(args: argparse.Namespace) -> None:

@@ -58,7 +58,7 @@ if [ "$(cat .venv/.requirements-nodeps.sha256 2>/dev/null)" != "$want" ]; then
   echo "$want" > .venv/.requirements-nodeps.sha256
 fi
 
-# npm packages exactly as locked (Pyodide, PyScript, onnxruntime-web, workerd).
+# npm packages exactly as locked (Pyodide, onnxruntime-web, workerd).
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.package-lock.sha256 2>/dev/null)" != "$want" ]; then
   say "installing npm packages (npm ci)"

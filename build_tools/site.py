@@ -1,13 +1,13 @@
 """What the app's URL space is made of: URL prefixes mapped onto folders of the checkout.
 
-Served as is by the local server; the same table tells the service worker (later) what to cache.
+Served as is by the local server (and listed for the service worker by web_assets).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from build_tools.paths import NODE_MODULES, PY_AGENT, WEB_DIR
+from build_tools.paths import MODELS_CACHE, NODE_MODULES, WEB_DIR
 
 
 @dataclass(frozen=True)
@@ -17,11 +17,18 @@ class Mount:
     suffixes: tuple[str, ...] = ()  # when set, only files with these suffixes are served
 
 
+# /models/ is models_cache/: the built models and the document index. The page may read their
+# manifests, configs, weights, tokenizer, ONNX graphs (WebGPU), index tables and licenses; never
+# the sources (GGUF) or temporary files.
+MODEL_SUFFIXES = (
+    *(".json", ".bin", ".gtok", ".onnx", ".data"),
+    *(".idx", ".f32", ".html", ".md", ".txt"),
+)
+
 MOUNTS = (
     Mount("/pyodide/", NODE_MODULES / "pyodide"),
-    Mount("/pyscript/", NODE_MODULES / "@pyscript" / "core" / "dist"),
     Mount("/ort/", NODE_MODULES / "onnxruntime-web" / "dist"),
-    Mount("/py_agent/", PY_AGENT, (".py",)),
+    Mount("/models/", MODELS_CACHE, MODEL_SUFFIXES),
     Mount("/", WEB_DIR),
 )
 

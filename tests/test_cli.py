@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from build_tools import cli, web_assets
-from build_tools.paths import cache_dir
+from build_tools.paths import WEB_BUILD, cache_dir
 
 
 def test_doctor_lists_every_tool(capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,13 +37,35 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert exc.value.code == 2
 
 
-def test_pyscript_config_ships_py_agent_and_local_pyodide(tmp_path: Path) -> None:
-    path = web_assets.write_pyscript_config(tmp_path)
-    config = json.loads(path.read_text())
-    assert config["interpreter"] == "/pyodide/pyodide.mjs"
-    assert config["files"]["/py_agent/similarity.py"] == "./py_agent/similarity.py"
-    assert config["files"]["/py_agent/__init__.py"] == "./py_agent/__init__.py"
-    assert all(url.startswith("/py_agent/") for url in config["files"])
+def test_py_agent_zip_holds_every_module_and_is_reproducible(tmp_path: Path) -> None:
+    import zipfile
+
+    first = web_assets.write_py_agent_zip(tmp_path / "a").read_bytes()
+    second = web_assets.write_py_agent_zip(tmp_path / "b")
+    assert second.read_bytes() == first  # same sources, same bytes: the precache version is stable
+    names = zipfile.ZipFile(second).namelist()
+    assert "py_agent/browser_session.py" in names
+    assert "py_agent/tools/calculator.py" in names
+    assert all(n.startswith("py_agent/") and n.endswith(".py") for n in names)
+
+
+def test_app_config_points_at_manifested_folders() -> None:
+    config = web_assets.app_config("my-gemma")
+    assert config == {
+        "model": "/models/my-gemma/",
+        "index": "/models/corpus-index/",
+        "py_agent": "/build/py_agent.zip",
+    }
+
+
+def test_precache_lists_shell_pyodide_and_wasm_and_refuses_missing_files(tmp_path: Path) -> None:
+    urls = web_assets.precache_urls()
+    for url in ("/", "/app.js", "/agent_worker.js", "/pyodide/pyodide.asm.wasm", "/build/app.json"):
+        assert url in urls
+    assert "/sw.js" not in urls  # the browser fetches the service worker itself
+    assert not any(u.startswith("/models/") for u in urls)  # model_store.js keeps those
+    with pytest.raises(FileNotFoundError, match="cannot precache missing files"):
+        web_assets.write_precache(tmp_path, tmp_path)
 
 
 def test_cache_dir_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -57,7 +79,10 @@ def test_build_command_builds_the_web_assets(capsys: pytest.CaptureFixture[str])
     assert cli.main(["build"]) == 0
     out = capsys.readouterr().out
     assert "wasm modules: " in out
-    assert "PyScript config: " in out
+    assert "web asset: " in out
+    precache = json.loads((WEB_BUILD / "precache.json").read_text())
+    assert len(precache["version"]) == 16
+    assert "/build/wasm/gemma_bg.wasm" in precache["urls"]
 
 
 def test_serve_prints_the_url_and_stops_on_interrupt(

@@ -1,0 +1,186 @@
+"""BrowserSession (what the page's worker runs in Pyodide) under CPython, on a fake engine whose
+ids are characters and which plays one script per completion."""
+
+import json
+from typing import Any
+
+import pytest
+
+from py_agent.browser_session import (
+    BrowserSession,
+    ForeignCodec,
+    ForeignEngine,
+    Settings,
+    load_docs_search,
+)
+from py_agent.retrieval import Bm25Index, Passage
+
+EOS, BOS = 1, 2
+MODEL_DOC = {
+    "model_id": "tiny",
+    "config": {"max_position_embeddings": 100_000},
+    "special_tokens": {"bos": BOS},
+    "stop_token_ids": [EOS],
+    "prompt_format": "completion",
+}
+TEXTS = ["", "", ""] + [chr(i) for i in range(3, 0x250)]
+
+
+class JsLikeTokenizer:
+    """Shaped like web/agent_worker.js's codec object: JSON strings in and out."""
+
+    def encode(self, text: str, allow_special: bool) -> str:
+        return json.dumps([ord(c) for c in text])
+
+    def decode(self, ids_json: str) -> str:
+        return "".join(TEXTS[i] for i in json.loads(ids_json))
+
+
+class ScriptEngine:
+    """Shaped like web/engine.js's engine. Its favourite next character comes from `rules`: the
+    rule whose key occurs last in the text so far continues with its value, then <eos>."""
+
+    def __init__(self, rules: dict[str, str]) -> None:
+        self.rules = rules
+        self.tokens: list[int] = []
+        self.fail = False
+
+    @property
+    def cached(self) -> int:
+        return len(self.tokens)
+
+    def truncate(self, n: int) -> None:
+        del self.tokens[n:]
+
+    def run(self, ids_json: str) -> None:
+        if self.fail:
+            raise RuntimeError("out of memory")
+        self.tokens += json.loads(ids_json)
+
+    def _scores(self) -> dict[int, float]:
+        text = "".join(TEXTS[i] for i in self.tokens)
+        ends = {key: text.rfind(key) + len(key) for key in self.rules if key in text}
+        best = EOS
+        if ends:
+            key = max(ends, key=lambda k: ends[k])
+            so_far, wanted = text[ends[key] :], self.rules[key]
+            if wanted.startswith(so_far) and len(so_far) < len(wanted):
+                best = ord(wanted[len(so_far)])
+        return {i: 10.0 if i == best else 0.0 for i in range(len(TEXTS))}
+
+    def top_k(self, k: int) -> str:
+        ranked = sorted(self._scores().items(), key=lambda e: (-e[1], e[0]))[:k]
+        return json.dumps([[i for i, _ in ranked], [s for _, s in ranked]])
+
+    def scores_of(self, ids_json: str) -> str:
+        scores = self._scores()
+        return json.dumps([scores[i] for i in json.loads(ids_json)])
+
+
+def session(rules: dict[str, str], search: Any = None) -> tuple[BrowserSession, ScriptEngine]:
+    engine = ScriptEngine(rules)
+    s = BrowserSession(
+        ForeignEngine(engine),
+        ForeignCodec(JsLikeTokenizer()),
+        MODEL_DOC,
+        search,
+        token_texts=TEXTS,
+    )
+    return s, engine
+
+
+CALC = {
+    "Question: What is 17 * 23?\nThought:": " I multiply.\n",
+    "I multiply.\n": "Action: calculator\n",
+    "Action Input:": " 17 * 23\n",
+    "Observation: 391\nThought:": " Done.\n",
+    "Done.\n": "Final Answer:",
+}
+
+
+def test_a_calculator_question_streams_its_trace_and_answers_with_the_result() -> None:
+    s, _ = session(CALC)
+    events: list[dict[str, Any]] = []
+    summary = json.loads(s.ask("What is 17 * 23?", lambda e: events.append(json.loads(e))))
+    assert summary["answer"] == "391"
+    assert summary["error"] is None
+    assert [e["data"]["tool"] for e in events if e["kind"] == "action"] == ["calculator"]
+    assert "".join(e["text"] for e in events if e["kind"] == "token").startswith(" I multiply.")
+    assert summary["decode_tokens_per_second"] > 0
+    assert summary["prefill_tokens_per_second"] > 0
+    assert summary["generated_tokens"] > 0
+    assert summary["prefill_tokens"] > 0
+    assert summary["sources"] == []
+    assert "calculator" in s.tools()
+    # The second question reuses the cached conversation prefix: far fewer tokens to prefill.
+    again = json.loads(s.ask("What is 17 * 23?", lambda e: None))
+    assert again["answer"] == "391"
+    assert again["prefill_tokens"] < summary["prefill_tokens"]
+
+
+def passages() -> list[Passage]:
+    texts = [
+        ("apt.md", "Use apt list --installed to list the installed packages on Debian."),
+        ("vim.md", "Press i in vim to insert text before the cursor."),
+    ]
+    return [Passage(i, src, 0, len(t), src, "Packages", t) for i, (src, t) in enumerate(texts)]
+
+
+def test_search_docs_answers_are_extracted_and_cite_their_source() -> None:
+    ps = passages()
+    search = load_docs_search(
+        json.dumps({"passages": [p.to_json() for p in ps]}),
+        json.dumps(Bm25Index.from_passages(ps).to_json()),
+    )
+    rules = {
+        "Question: How do I list installed packages?\nThought:": " I search.\n",
+        "I search.\n": "Action: search_docs\n",
+        "Action Input:": " list installed packages\n",
+        "Thought:": " Found.\n",
+        "Found.\n": "Final Answer:",
+    }
+    s, _ = session(rules, search)
+    summary = json.loads(s.ask("How do I list installed packages?", lambda e: None))
+    assert "apt list --installed" in summary["answer"]
+    assert summary["sources"][0]["source"] == "apt.md § Packages"
+    assert summary["sources"][0]["text"].startswith("Use apt list")
+
+
+def test_settings_are_validated_and_applied_in_place() -> None:
+    s, _ = session(CALC)
+    applied = json.loads(s.configure(json.dumps({"constrained": False, "max_steps": 3})))
+    assert applied["constrained"] is False
+    assert s.agent.constrained is False
+    assert s.agent.budget.max_steps == 3
+    for bad, field in [
+        ({"max_steps": 0}, "max_steps"),
+        ({"max_steps": "3"}, "max_steps"),
+        ({"constrained": 1}, "constrained"),
+        ({"temperature": True}, "temperature"),
+        ({"top_p": 2.0}, "top_p"),
+        ({"max_seconds": 1}, "max_seconds"),
+        ({"color": "red"}, "color"),
+    ]:
+        with pytest.raises(ValueError, match=field):
+            s.configure(json.dumps(bad))
+    with pytest.raises(ValueError, match="JSON object"):
+        Settings.from_json("[1]")
+    assert Settings.from_json("") == Settings()
+
+
+def test_bad_input_and_engine_failures_come_back_as_errors_not_exceptions() -> None:
+    s, engine = session(CALC)
+    assert "error" in json.loads(s.ask("\x00" * 3, lambda e: None))
+    engine.fail = True
+    out = json.loads(s.ask("What is 2 + 2?", lambda e: None))
+    assert out["error"] == "RuntimeError: out of memory"
+    assert engine.cached == 0
+
+
+def test_reset_forgets_the_conversation() -> None:
+    s, engine = session(CALC)
+    s.ask("What is 17 * 23?", lambda e: None)
+    assert s.agent.history
+    s.reset()
+    assert not s.agent.history
+    assert engine.cached == 0

@@ -1,0 +1,137 @@
+// The agent's worker: Pyodide runs py_agent (pure Python) here, next to the decoder engine, so a
+// whole ReAct run is synchronous Python calling synchronous wasm while the page stays responsive.
+// Talks to the page (app.js) by messages only; every event is a JSON string from Python.
+import { loadPyodide } from "/pyodide/pyodide.mjs";
+import { Codec, WasmEngine } from "./engine.js";
+import { fetchVerified, loadManifest, missingBytes, storageLeft, StoreError } from "./model_store.js";
+import { loadTokenizer } from "./tokenizer.js";
+
+let session = null; // py_agent.browser_session.BrowserSession (a PyProxy)
+let cancelFlag = null; // Int32Array on a SharedArrayBuffer: the page sets [0] = 1 to stop a run
+
+const post = (type, fields = {}) => self.postMessage({ type, ...fields });
+
+async function fetchOk(url, as) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return as === "json" ? response.json() : as === "text" ? response.text() : response.arrayBuffer();
+}
+
+function progress(stage) {
+  return ({ path, loaded, total, cached, warning }) => {
+    if (warning) post("warning", { message: warning });
+    post("progress", { stage, path, loaded, total, cached });
+  };
+}
+
+async function init({ settings, cancelBuffer }) {
+  const t0 = performance.now();
+  cancelFlag = cancelBuffer ? new Int32Array(cancelBuffer) : null;
+  const app = await fetchOk(new URL("./build/app.json", import.meta.url), "json");
+
+  post("status", { text: "Checking the model's manifest…" });
+  const model = await loadManifest(app.model);
+  const index = await loadManifest(app.index);
+  const modelDoc = JSON.parse(
+    new TextDecoder().decode(await fetchVerified(model, "model.json", progress("model"))),
+  );
+  const variant = modelDoc.variants?.[modelDoc.default_variant];
+  const weightsPath = variant?.wasm_weights;
+  if (!weightsPath) throw new StoreError("the model has no weights file for the WASM backend", "manifest");
+  const vocabPath = modelDoc.tokenizer?.vocab;
+  const needed = [weightsPath, vocabPath];
+  const missing = await missingBytes(model, needed);
+  const left = await storageLeft();
+  if (left !== null && missing > left) {
+    post("warning", {
+      message:
+        `Storage is short: the model needs ${(missing / 1e6).toFixed(0)} MB, the browser allows ` +
+        `${(left / 1e6).toFixed(0)} MB more. It will run now but be downloaded again next time.`,
+    });
+  }
+  navigator.storage?.persist?.().catch(() => {});
+
+  const vocab = await fetchVerified(model, vocabPath, progress("tokenizer"));
+  const weights = await fetchVerified(model, weightsPath, progress("model"));
+  const passages = new TextDecoder().decode(await fetchVerified(index, "passages.json", progress("index")));
+  const bm25 = new TextDecoder().decode(await fetchVerified(index, "bm25.json", progress("index")));
+  const tDownloaded = performance.now();
+
+  post("status", { text: "Starting the decoder…" });
+  const engine = await WasmEngine.create(weights);
+  const tokenizer = await loadTokenizer({
+    wasm: new URL("./build/wasm/tokenizer_bg.wasm", import.meta.url),
+    vocab,
+  });
+  const codec = new Codec(tokenizer);
+
+  post("status", { text: "Starting Python…" });
+  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
+  const agentZip = await fetchOk(new URL(app.py_agent, import.meta.url), "bytes");
+  pyodide.unpackArchive(agentZip, "zip", { extractDir: "/app" });
+  const make = pyodide.runPython(`
+import json, sys
+sys.path.insert(0, "/app")
+from py_agent.browser_session import (
+    BrowserSession, ForeignCodec, ForeignEngine, Settings, load_docs_search)
+
+def make(engine, codec, model_json, passages, bm25, texts, settings_json, name):
+    try:
+        settings = Settings.from_json(settings_json)
+    except ValueError:  # stored by an older version: start from the defaults
+        settings = Settings()
+    return BrowserSession(
+        ForeignEngine(engine), ForeignCodec(codec), json.loads(model_json),
+        load_docs_search(passages, bm25), settings,
+        engine_name=name, token_texts=json.loads(texts))
+make`);
+  session = make(
+    engine,
+    codec,
+    JSON.stringify(modelDoc),
+    passages,
+    bm25,
+    codec.allTexts(),
+    JSON.stringify(settings ?? {}),
+    engine.backend,
+  );
+  make.destroy();
+  self.engine = engine; // for speed meters and checks from the page
+  const t1 = performance.now();
+  post("ready", {
+    info: {
+      model: modelDoc.model_id,
+      backend: engine.backend,
+      tools: session.tools().toJs(),
+      passages: JSON.parse(passages).passages.length,
+      load_ms: Math.round(t1 - t0),
+      download_ms: Math.round(tDownloaded - t0),
+      cross_origin_isolated: self.crossOriginIsolated,
+    },
+  });
+}
+
+function ask({ question }) {
+  if (cancelFlag) Atomics.store(cancelFlag, 0, 0);
+  const emit = (event) => post("event", { event });
+  const cancelled = () => (cancelFlag ? Atomics.load(cancelFlag, 0) === 1 : false);
+  const summary = session.ask(question, emit, cancelled);
+  post("done", { summary });
+}
+
+self.onmessage = async ({ data }) => {
+  try {
+    if (data.type === "init") await init(data);
+    else if (!session) post("fatal", { message: "the agent is not loaded", kind: "state" });
+    else if (data.type === "ask") ask(data);
+    else if (data.type === "configure") post("configured", { settings: session.configure(JSON.stringify(data.settings)) });
+    else if (data.type === "reset") {
+      session.reset();
+      post("reset");
+    } else if (data.type === "greedy") {
+      post("greedy", { ids: self.engine.greedy(data.ids, data.steps) });
+    }
+  } catch (err) {
+    post("fatal", { message: err?.message ?? String(err), kind: err?.kind ?? "error", during: data.type });
+  }
+};
