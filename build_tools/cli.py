@@ -232,6 +232,9 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("--overlap-words", type=int, default=25, help="words shared with the last")
     index.add_argument("--force", action="store_true", help="rebuild even when up to date")
     index.set_defaults(func=_cmd_index)
+    from build_tools.edge_build import register_cli as register_edge
+
+    register_edge(sub)
     return p
 
 
