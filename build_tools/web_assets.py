@@ -24,6 +24,7 @@ SHELL_FILES = (
     "app.js",
     "agent_worker.js",
     "engine.js",
+    "engine_webgpu.js",
     "model_store.js",
     "tokenizer.js",
     "manifest.webmanifest",

@@ -34,10 +34,14 @@ def _py(value: Any) -> Any:
 
 
 class ForeignEngine:
-    """A `StepEngine` over the page's engine object (`web/engine.js`), whatever it returns."""
+    """A `StepEngine` over the page's engine object (`web/engine.js`, `web/engine_webgpu.js`).
 
-    def __init__(self, engine: Any) -> None:
+    An engine whose `run` is asynchronous (WebGPU) returns a promise: `wait` blocks on it (in
+    Pyodide, `pyodide.ffi.run_sync`, which needs JavaScript promise integration)."""
+
+    def __init__(self, engine: Any, wait: Callable[[Any], Any] | None = None) -> None:
         self._engine = engine
+        self._wait = wait
 
     @property
     def cached(self) -> int:
@@ -47,7 +51,11 @@ class ForeignEngine:
         self._engine.truncate(length)
 
     def run(self, ids: Sequence[int]) -> None:
-        self._engine.run(json.dumps(list(ids)))
+        pending = self._engine.run(json.dumps(list(ids)))
+        if pending is not None:
+            if self._wait is None:
+                raise RuntimeError("this engine is asynchronous and no way to wait was given")
+            self._wait(pending)
 
     def top_k(self, k: int) -> tuple[list[int], list[float]]:
         ids, scores = json.loads(self._engine.top_k(k))

@@ -3,10 +3,13 @@
 // Talks to the page (app.js) by messages only; every event is a JSON string from Python.
 import { loadPyodide } from "/pyodide/pyodide.mjs";
 import { Codec, WasmEngine } from "./engine.js";
+import { WebGpuEngine, webgpuAdapter } from "./engine_webgpu.js";
 import { fetchVerified, loadManifest, missingBytes, storageLeft, StoreError } from "./model_store.js";
 import { loadTokenizer } from "./tokenizer.js";
 
 let session = null; // py_agent.browser_session.BrowserSession (a PyProxy)
+let asyncEngine = false; // WebGPU: asks go through stack switching (callPromising + run_sync)
+let loaded = null; // { model, modelDoc, codec, wasm } for checks after start-up
 let cancelFlag = null; // Int32Array on a SharedArrayBuffer: the page sets [0] = 1 to stop a run
 
 const post = (type, fields = {}) => self.postMessage({ type, ...fields });
@@ -24,7 +27,44 @@ function progress(stage) {
   };
 }
 
-async function init({ settings, cancelBuffer }) {
+const CHECK_PROMPT = "Water boils at a temperature of";
+
+/** The WebGPU engine on the build's default ONNX graph (fetched and verified like the rest). */
+async function createWebGpu(model, modelDoc) {
+  if (!(await webgpuAdapter())) throw new StoreError("this browser has no WebGPU adapter", "backend");
+  const graphPath = modelDoc.variants?.[modelDoc.default_variant]?.file;
+  const graph = await fetchVerified(model, graphPath, progress("WebGPU graph"));
+  const dataName = `${graphPath}.data`;
+  const data = await fetchVerified(model, dataName, progress("WebGPU weights"));
+  const c = modelDoc.config;
+  return WebGpuEngine.create(graph, data, dataName, {
+    layers: c.num_layers,
+    kvHeads: c.num_kv_heads,
+    headDim: c.head_dim,
+  });
+}
+
+/** Greedy tokens of the WASM and the WebGPU engines on the same prompt (they must agree). */
+async function webgpuCheck({ steps }) {
+  const ids = [loaded.modelDoc.special_tokens.bos, ...JSON.parse(loaded.codec.encode(CHECK_PROMPT, false))];
+  let t0 = performance.now();
+  const wasmIds = loaded.wasm.greedy(ids, steps);
+  const wasmMs = performance.now() - t0;
+  t0 = performance.now();
+  const gpu = await createWebGpu(loaded.model, loaded.modelDoc);
+  const createMs = performance.now() - t0;
+  t0 = performance.now();
+  const gpuIds = await gpu.greedy(ids, steps);
+  const gpuMs = performance.now() - t0;
+  const text = (list) => loaded.codec.decode(JSON.stringify(list));
+  post("webgpu-check", {
+    prompt_ids: ids,
+    wasm: { ids: wasmIds, text: text(wasmIds), ms: Math.round(wasmMs) },
+    webgpu: { ids: gpuIds, text: text(gpuIds), ms: Math.round(gpuMs), create_ms: Math.round(createMs) },
+  });
+}
+
+async function init({ settings, cancelBuffer, backend }) {
   const t0 = performance.now();
   cancelFlag = cancelBuffer ? new Int32Array(cancelBuffer) : null;
   const app = await fetchOk(new URL("./build/app.json", import.meta.url), "json");
@@ -58,7 +98,9 @@ async function init({ settings, cancelBuffer }) {
   const tDownloaded = performance.now();
 
   post("status", { text: "Starting the decoder…" });
-  const engine = await WasmEngine.create(weights);
+  const wasm = await WasmEngine.create(weights);
+  const engine = backend === "webgpu" ? await createWebGpu(model, modelDoc) : wasm;
+  asyncEngine = engine !== wasm;
   const tokenizer = await loadTokenizer({
     wasm: new URL("./build/wasm/tokenizer_bg.wasm", import.meta.url),
     vocab,
@@ -75,13 +117,17 @@ sys.path.insert(0, "/app")
 from py_agent.browser_session import (
     BrowserSession, ForeignCodec, ForeignEngine, Settings, load_docs_search)
 
-def make(engine, codec, model_json, passages, bm25, texts, settings_json, name):
+def make(engine, codec, model_json, passages, bm25, texts, settings_json, name, is_async):
     try:
         settings = Settings.from_json(settings_json)
     except ValueError:  # stored by an older version: start from the defaults
         settings = Settings()
+    wait = None
+    if is_async:
+        from pyodide.ffi import run_sync  # blocks on a promise (JSPI stack switching)
+        wait = run_sync
     return BrowserSession(
-        ForeignEngine(engine), ForeignCodec(codec), json.loads(model_json),
+        ForeignEngine(engine, wait), ForeignCodec(codec), json.loads(model_json),
         load_docs_search(passages, bm25), settings,
         engine_name=name, token_texts=json.loads(texts))
 make`);
@@ -94,9 +140,10 @@ make`);
     codec.allTexts(),
     JSON.stringify(settings ?? {}),
     engine.backend,
+    asyncEngine,
   );
   make.destroy();
-  self.engine = engine; // for speed meters and checks from the page
+  loaded = { model, modelDoc, codec, wasm };
   const t1 = performance.now();
   post("ready", {
     info: {
@@ -111,11 +158,13 @@ make`);
   });
 }
 
-function ask({ question }) {
+async function ask({ question }) {
   if (cancelFlag) Atomics.store(cancelFlag, 0, 0);
   const emit = (event) => post("event", { event });
   const cancelled = () => (cancelFlag ? Atomics.load(cancelFlag, 0) === 1 : false);
-  const summary = session.ask(question, emit, cancelled);
+  const summary = asyncEngine
+    ? await session.ask.callPromising(question, emit, cancelled)
+    : session.ask(question, emit, cancelled);
   post("done", { summary });
 }
 
@@ -123,13 +172,13 @@ self.onmessage = async ({ data }) => {
   try {
     if (data.type === "init") await init(data);
     else if (!session) post("fatal", { message: "the agent is not loaded", kind: "state" });
-    else if (data.type === "ask") ask(data);
+    else if (data.type === "ask") await ask(data);
     else if (data.type === "configure") post("configured", { settings: session.configure(JSON.stringify(data.settings)) });
     else if (data.type === "reset") {
       session.reset();
       post("reset");
-    } else if (data.type === "greedy") {
-      post("greedy", { ids: self.engine.greedy(data.ids, data.steps) });
+    } else if (data.type === "webgpu-check") {
+      await webgpuCheck(data);
     }
   } catch (err) {
     post("fatal", { message: err?.message ?? String(err), kind: err?.kind ?? "error", during: data.type });

@@ -49,7 +49,9 @@ function onProgress({ stage, path, loaded, total, cached }) {
   ui.progress.dataset.loaded = String(sum);
   ui.progress.dataset.total = String(all);
   ui.bytes.textContent = `${mb(sum)} of ${mb(all)}${cached ? " (stored on this device)" : ""}`;
-  setStatus(`Loading the ${stage}: ${path}`, "loading");
+  // After start-up (e.g. the WebGPU check) the app stays usable: report bytes, keep "ready".
+  if (document.body.dataset.ready === "true") ui.bytes.textContent = `Loading the ${stage}: ${ui.bytes.textContent}`;
+  else setStatus(`Loading the ${stage}: ${path}`, "loading");
 }
 
 function loadSettings() {
@@ -185,6 +187,9 @@ worker.onmessage = ({ data }) => {
     case "done":
       onDone(data.summary);
       break;
+    case "webgpu-check":
+      document.body.dataset.webgpuCheck = JSON.stringify(data);
+      break;
     case "configured":
       localStorage.setItem(SETTINGS_KEY, data.settings);
       break;
@@ -246,6 +251,13 @@ $("open-settings").addEventListener("click", () => {
 });
 $("settings-form").addEventListener("submit", (e) => {
   if (e.submitter?.value !== "save") return;
+  const chosen = $("set-backend").value;
+  if (chosen !== backend) {
+    // The engine is chosen when the worker starts: start again with the other one.
+    localStorage.setItem(BACKEND_KEY, chosen);
+    location.reload();
+    return;
+  }
   const settings = {};
   for (const [name, [el, get]] of Object.entries(fields)) settings[name] = get(el);
   worker.postMessage({ type: "configure", settings });
@@ -270,14 +282,23 @@ async function probeWebGpu() {
     return;
   }
   const adapter = await navigator.gpu.requestAdapter().catch(() => null);
+  if (adapter) $("set-backend").querySelector("[value=webgpu]").disabled = false;
+  const soft = adapter?.info?.isFallbackAdapter || adapter?.info?.vendor === "google";
   note.textContent = adapter
-    ? `WebGPU adapter: ${adapter.info?.vendor || "unknown"} ${adapter.info?.architecture || ""}`
+    ? `WebGPU adapter: ${adapter.info?.vendor || "unknown"} ${adapter.info?.architecture || ""}` +
+      (soft ? " (a software fallback: much slower than WASM here)" : "")
     : "No WebGPU adapter: the WASM backend is used.";
 }
 
+// For tests and the curious (devtools): greedy tokens of WASM and WebGPU on one prompt.
+window.geaWebgpuCheck = (steps = 3) => worker.postMessage({ type: "webgpu-check", steps });
+
 const saved = loadSettings();
 for (const [name, [el, , set]] of Object.entries(fields)) if (name in saved) set(el, saved[name]);
-worker.postMessage({ type: "init", settings: saved, cancelBuffer });
+const BACKEND_KEY = "gea-backend";
+const backend = localStorage.getItem(BACKEND_KEY) === "webgpu" ? "webgpu" : "wasm";
+$("set-backend").value = backend;
+worker.postMessage({ type: "init", settings: saved, cancelBuffer, backend });
 probeWebGpu();
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { type: "classic", scope: "/" }).catch((err) => {

@@ -3,6 +3,7 @@
 // sha256 is checked; this worker only hands them back from that cache when the network is gone.
 const SHELL_PREFIX = "gea-shell-";
 const MODEL_CACHE = "gea-models-v1"; // same name as in model_store.js
+const RUNTIME_CACHE = "gea-runtime-v1"; // onnxruntime-web: kept once the WebGPU backend used it
 
 async function precacheList() {
   const response = await fetch("/build/precache.json", { cache: "no-store" });
@@ -48,15 +49,19 @@ async function fromShell(request) {
 // Network first (the dev server always revalidates, so edits show up), the stored copy when
 // the network fails. Model files are large: they are not copied here, model_store.js keeps them.
 async function respond(request) {
+  const url = new URL(request.url);
   try {
     const response = await fetch(request);
+    if (response.ok && url.pathname.startsWith("/ort/")) {
+      await (await caches.open(RUNTIME_CACHE)).put(request, response.clone());
+    }
     if (response.ok || response.status === 304) return response;
     throw new Error(`HTTP ${response.status}`);
   } catch (err) {
-    const url = new URL(request.url);
     const stored =
       (await fromShell(request)) ??
-      (await (await caches.open(MODEL_CACHE)).match(request, { ignoreSearch: true }));
+      (await (await caches.open(MODEL_CACHE)).match(request, { ignoreSearch: true })) ??
+      (await (await caches.open(RUNTIME_CACHE)).match(request, { ignoreSearch: true }));
     if (stored) return stored;
     if (url.pathname === "/" || request.mode === "navigate") {
       const shell = await fromShell(new Request("/"));

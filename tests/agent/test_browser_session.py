@@ -184,3 +184,20 @@ def test_reset_forgets_the_conversation() -> None:
     s.reset()
     assert not s.agent.history
     assert engine.cached == 0
+
+
+class AsyncRunEngine(ScriptEngine):
+    """Like the WebGPU engine: `run` hands back something to wait on."""
+
+    def run(self, ids_json: str) -> str:  # type: ignore[override]
+        super().run(ids_json)
+        return f"promise:{ids_json}"
+
+
+def test_an_asynchronous_engine_is_waited_on_and_refused_without_a_way_to_wait() -> None:
+    waited: list[str] = []
+    engine = ForeignEngine(AsyncRunEngine(CALC), wait=waited.append)
+    engine.run([5, 6])
+    assert waited == ["promise:[5, 6]"]
+    with pytest.raises(RuntimeError, match="asynchronous"):
+        ForeignEngine(AsyncRunEngine(CALC)).run([5])

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -37,3 +37,25 @@ def test_webgpu_adapter_is_recorded(page: Page, server_url: str) -> None:
     assert probe["api"] is True, "navigator.gpu is missing despite --enable-unsafe-webgpu"
     # SwiftShader's CPU adapter is expected on these machines (see docs/DEVELOPING.md).
     assert probe["adapter"] is not None, "no WebGPU adapter: the WebGPU backend cannot be tested"
+
+
+def test_webgpu_greedy_tokens_match_the_wasm_backend(
+    page: Page, server_url: str, default_model: Path
+) -> None:
+    """onnxruntime-web's WebGPU provider on the build's ONNX graph and the Rust WASM decoder on
+    its weights file: the same model, two engines, the same greedy continuation."""
+    page.goto(server_url)
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-state", "ready", timeout=240_000)
+    page.evaluate("window.geaWebgpuCheck(3)")
+    page.wait_for_function(
+        "document.body.dataset.webgpuCheck || document.querySelector('#status').dataset.state"
+        " !== 'ready'",
+        timeout=540_000,
+    )
+    assert status.get_attribute("data-state") == "ready", status.text_content()
+    check = json.loads(page.evaluate("document.body.dataset.webgpuCheck"))
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / "webgpu-greedy.json").write_text(json.dumps(check, indent=2) + "\n")
+    assert check["wasm"]["text"] == " 10", check  # " 100 degrees…" after 3 tokens
+    assert check["webgpu"]["ids"] == check["wasm"]["ids"], check
