@@ -100,6 +100,19 @@ impl GemmaDecoder {
         self.inner.model().activations() == Activations::Int8
     }
 
+    /// Keeps the first `length` positions of the KV cache (for reusing a shared prompt prefix);
+    /// a token must run before the next `topK` / `scoresOf`.
+    pub fn truncate(&mut self, length: u32) {
+        self.inner.truncate(length as usize);
+    }
+
+    /// The logits of `ids` after the last token run, exactly (a constrained step's choices).
+    /// Throws on an id ≥ the vocabulary size or before any token was run.
+    #[wasm_bindgen(js_name = scoresOf)]
+    pub fn scores_of(&self, ids: &[u32]) -> Result<Vec<f32>, JsError> {
+        self.inner.scores_of(ids).map_err(js)
+    }
+
     /// Positions in the KV cache.
     #[wasm_bindgen(getter, js_name = pastLength)]
     pub fn past_length(&self) -> u32 {
@@ -205,4 +218,69 @@ pub fn gemv_q4o(
     )
     .map_err(js)?;
     run_gemv(QView::Q4o(m), x, kernel_name)
+}
+
+fn run_gemm(m: QView, x: &[f32], n: u32, kernel_name: &str) -> Result<Vec<f32>, JsError> {
+    let (kernel, int8) = kernel(kernel_name)?;
+    if int8 {
+        return Err(JsError::new("the GEMM has no int8-activation kernel"));
+    }
+    let n = n as usize;
+    let mut out = vec![0.0; n.saturating_mul(m.rows())];
+    m.gemm_with(n, x, &mut out, kernel).map_err(js)?;
+    Ok(out)
+}
+
+/// `W · x[t]` for `n` activations of `cols` values stored one after another in `x` (the
+/// prefill's GEMM), int8 block matrix as in `gemvQ8`, kernel `"fast"`, `"lanes"` or
+/// `"scalar"`: `n · rows` values, activation-major, bit-identical to `n` GEMVs.
+#[wasm_bindgen(js_name = gemmQ8)]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_q8(
+    rows: u32,
+    cols: u32,
+    block: u32,
+    q: &[i8],
+    scales: &[f32],
+    x: &[f32],
+    n: u32,
+    kernel_name: &str,
+) -> Result<Vec<f32>, JsError> {
+    let m = Q8View::new(
+        "q8",
+        rows as usize,
+        cols as usize,
+        block as usize,
+        q,
+        scales,
+    )
+    .map_err(js)?;
+    run_gemm(QView::Q8(m), x, n, kernel_name)
+}
+
+/// The GEMM of a 4-bit block matrix (as `gemvQ4o`), as `gemmQ8`.
+#[wasm_bindgen(js_name = gemmQ4o)]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_q4o(
+    rows: u32,
+    cols: u32,
+    block: u32,
+    q: &[u8],
+    scales: &[f32],
+    offsets: &[f32],
+    x: &[f32],
+    n: u32,
+    kernel_name: &str,
+) -> Result<Vec<f32>, JsError> {
+    let m = Q4oView::new(
+        "q4o",
+        rows as usize,
+        cols as usize,
+        block as usize,
+        q,
+        scales,
+        offsets,
+    )
+    .map_err(js)?;
+    run_gemm(QView::Q4o(m), x, n, kernel_name)
 }

@@ -42,6 +42,14 @@ impl Decoder {
         self.hidden = None;
     }
 
+    /// Keeps the first `len` positions; a token must run before the next `top_k`.
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.cache.len() {
+            self.cache.truncate(len);
+            self.hidden = None;
+        }
+    }
+
     /// Positions in the cache.
     pub fn past_length(&self) -> usize {
         self.cache.len()
@@ -70,5 +78,11 @@ impl Decoder {
     pub fn top_k(&self, k: usize) -> Result<Vec<(u32, f32)>, GemmaError> {
         let hidden = self.hidden.as_ref().ok_or(GemmaError::NoTokenYet)?;
         self.model.top_k(hidden, k)
+    }
+
+    /// The logits of `ids` after the last token run (exact, from the head's rows).
+    pub fn scores_of(&self, ids: &[u32]) -> Result<Vec<f32>, GemmaError> {
+        let hidden = self.hidden.as_ref().ok_or(GemmaError::NoTokenYet)?;
+        self.model.scores_of(hidden, ids)
     }
 }

@@ -29,5 +29,5 @@ pub use config::GemmaConfig;
 pub use decoder::Decoder;
 pub use error::GemmaError;
 pub use gemv::Activations;
-pub use model::{Gemma, KvCache};
+pub use model::{Gemma, KvCache, PREFILL_CHUNK};
 pub use weights::{Tensor, WeightsFile};

@@ -240,3 +240,111 @@ fn int8_activations_stay_close_to_the_reference() {
         assert_close(&logits, want.logits.last().unwrap(), "back to f32");
     }
 }
+
+#[test]
+fn scores_of_picks_rows_of_the_reference_logits() {
+    for family in 1..=3 {
+        let want = expected(family);
+        let mut d = Decoder::new(model(family));
+        assert_eq!(d.scores_of(&[0]).unwrap_err(), GemmaError::NoTokenYet);
+        d.advance(&want.tokens).unwrap();
+        let last = want.logits.last().unwrap();
+        let ids = [3, 0, last.len() as u32 - 1, 3];
+        let got = d.scores_of(&ids).unwrap();
+        let picked: Vec<f32> = ids.iter().map(|&i| last[i as usize]).collect();
+        assert_close(&got, &picked, &format!("family {family} scores_of"));
+        assert!(matches!(
+            d.scores_of(&[last.len() as u32]),
+            Err(GemmaError::TokenOutOfRange { .. })
+        ));
+    }
+}
+
+#[test]
+fn truncate_then_rerun_matches_a_fresh_run() {
+    for family in 1..=3 {
+        let want = expected(family);
+        let mut d = Decoder::new(model(family));
+        d.advance(&want.tokens).unwrap();
+        for keep in [want.tokens.len() - 1, 3, 1] {
+            d.truncate(keep);
+            assert_eq!(d.past_length(), keep);
+            assert_eq!(d.top_k(1).unwrap_err(), GemmaError::NoTokenYet);
+            let logits = d.prefill(&want.tokens[keep..]).unwrap();
+            assert_close(
+                &logits,
+                want.logits.last().unwrap(),
+                &format!("family {family} truncate {keep}"),
+            );
+        }
+        d.truncate(want.tokens.len() + 5); // longer than held: nothing changes
+        assert_eq!(d.past_length(), want.tokens.len());
+    }
+}
+
+/// Largest |a − b| over two equally long slices.
+fn worst(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
+}
+
+/// A prompt of the batched path's GEMMs and chunks (80 tokens: chunks of 32, 32 and 16, each
+/// wider than the sliding window of 5) equals it run token by token (the decode path): the
+/// last hidden state and every cached key and value, with f32 and int8 activations, whole and
+/// after a prefix already in the cache.
+#[test]
+fn batched_prefill_equals_token_by_token() {
+    let tokens: Vec<u32> = (0..80u32)
+        .map(|i| {
+            if i == 0 {
+                2
+            } else {
+                (i * 37 + i * i * 11) % 97
+            }
+        })
+        .collect();
+    assert!(gea_gemma::PREFILL_CHUNK < tokens.len());
+    for family in 1..=3 {
+        for activations in [Activations::F32, Activations::Int8] {
+            let mut m = model(family);
+            m.set_activations(activations);
+            let mut steps = m.new_cache();
+            let want = m.forward_stepwise(&mut steps, &tokens).unwrap();
+            for prefix in [0, 1, 3, 6, 31, 33, 79] {
+                let what = format!("family {family} {activations:?} prefix {prefix}");
+                let mut cache = m.new_cache();
+                if prefix > 0 {
+                    m.forward(&mut cache, &tokens[..prefix]).unwrap();
+                }
+                let got = m.forward(&mut cache, &tokens[prefix..]).unwrap();
+                assert_eq!(cache.len(), tokens.len(), "{what}");
+                let mut err = worst(&got, &want);
+                for layer in 0..m.config().num_layers {
+                    let ((k, v), (wk, wv)) = (cache.layer(layer), steps.layer(layer));
+                    err = err.max(worst(k, wk)).max(worst(v, wv));
+                }
+                assert!(err <= 1e-4, "{what}: max |Δ| = {err}");
+            }
+        }
+    }
+}
+
+/// The batched prompt continues correctly: logits of a batched prefill crossing the window,
+/// then steps, against the reference, and a chunk appended after steps.
+#[test]
+fn batched_chunks_after_steps_match_the_reference() {
+    for family in 1..=3 {
+        let want = expected(family);
+        let n = want.tokens.len();
+        let mut d = Decoder::new(model(family));
+        d.step(want.tokens[0]).unwrap();
+        d.step(want.tokens[1]).unwrap();
+        let logits = d.prefill(&want.tokens[2..n - 1]).unwrap();
+        assert_close(&logits, &want.logits[n - 2], &format!("{family} chunk"));
+        let logits = d.step(want.tokens[n - 1]).unwrap();
+        assert_close(&logits, &want.logits[n - 1], &format!("{family} step"));
+    }
+}

@@ -15,6 +15,12 @@
 //! [`QView::gemv_int8_with`] (and [`QView::product`] with [`Activations::Int8`]) quantizes
 //! the activation to int8 per block instead: see the `int8` module.
 //!
+//! [`QView::gemm_with`] applies the matrix to `n` activations at once (a prompt's tokens): per
+//! row, tiles of [`TILE`] activations share each chunk's loaded and widened weights (the
+//! products are bound by instructions, not memory, in V8: widening is what the GEMM saves).
+//! Every (row, activation) sum is the GEMV's, operation for operation, so the GEMM is
+//! bit-identical to `n` GEMVs with the same kernel (`scalar`: it is `n` GEMVs).
+//!
 //! The SIMD algorithm per row: four f32 lanes; per block, per chunk of 16 values (value
 //! `j = 16c + 4k + l` is lane `l` of the chunk's f32x4 number `k`),
 //! `t[l] = (v0·x0 + v1·x1) + (v2·x2 + v3·x3)` and `inner[l] += t[l]`; after the block
@@ -32,6 +38,9 @@ use crate::GemmaError;
 
 /// Values per SIMD step (one v128 of int8, or 8 packed bytes of 4-bit values).
 pub const CHUNK: usize = 16;
+
+/// Activations per GEMM tile (each widened chunk of a row serves this many).
+pub const TILE: usize = 4;
 
 /// Which implementation computes a product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,6 +277,74 @@ impl QView<'_> {
         }
     }
 
+    /// `out[t] = self · x[t]` for `n` activations stored one after another (`x`: `n · cols`
+    /// values, `out`: `n · rows`) with the fastest kernel for the chosen activation handling.
+    /// F32: the GEMM (bit-identical to `n` [`Self::product`] calls); Int8: one int8 GEMV per
+    /// activation.
+    pub fn product_batch(
+        &self,
+        n: usize,
+        x: &[f32],
+        out: &mut [f32],
+        activations: Activations,
+    ) -> Result<(), GemmaError> {
+        match activations {
+            Activations::F32 => self.gemm_with(n, x, out, GemvKernel::Fast),
+            Activations::Int8 => {
+                self.check_batch(n, x, out)?;
+                let (rows, cols) = (self.rows(), self.cols());
+                for t in 0..n {
+                    let (xt, ot) = (&x[t * cols..][..cols], &mut out[t * rows..][..rows]);
+                    self.gemv_int8_with(xt, ot, GemvKernel::Fast)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `out[t] = self · x[t]` for `n` activations (`x`: `n · cols` values, `out`: `n · rows`,
+    /// activation-major) with a chosen kernel: bit-identical to `n` [`Self::gemv_with`] calls
+    /// with that kernel, each weight loaded and widened once per tile of activations.
+    pub fn gemm_with(
+        &self,
+        n: usize,
+        x: &[f32],
+        out: &mut [f32],
+        kernel: GemvKernel,
+    ) -> Result<(), GemmaError> {
+        self.check_batch(n, x, out)?;
+        let (rows, cols) = (self.rows(), self.cols());
+        match (self, kernel) {
+            (_, GemvKernel::Scalar) => {
+                for t in 0..n {
+                    let (xt, ot) = (&x[t * cols..][..cols], &mut out[t * rows..][..rows]);
+                    self.gemv_with(xt, ot, GemvKernel::Scalar)?;
+                }
+            }
+            (QView::Q8(m), GemvKernel::Lanes) => lanes::q8_gemm(m, n, x, out),
+            (QView::Q8(m), GemvKernel::Fast) => fast_q8_gemm(m, n, x, out),
+            (QView::Q4o(m), GemvKernel::Lanes) => {
+                lanes::q4o_gemm(m, n, x, out, &block_sums(x, m.block))
+            }
+            (QView::Q4o(m), GemvKernel::Fast) => {
+                fast_q4o_gemm(m, n, x, out, &block_sums(x, m.block))
+            }
+        }
+        Ok(())
+    }
+
+    fn check_batch(&self, n: usize, x: &[f32], out: &[f32]) -> Result<(), GemmaError> {
+        let (rows, cols) = (self.rows(), self.cols());
+        if Some(x.len()) != n.checked_mul(cols) || Some(out.len()) != n.checked_mul(rows) {
+            return Err(GemmaError::Shape(format!(
+                "gemm of a {rows} × {cols} matrix with {n} inputs: x of {} and out of {}",
+                x.len(),
+                out.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// `out = self · x` with `x` quantized to int8 per block (see the `int8` module) and a
     /// chosen kernel; `x.len()` must be `cols`, `out.len()` `rows`.
     pub fn gemv_int8_with(
@@ -426,6 +503,26 @@ fn fast_q4o(m: &Q4oView, x: &[f32], out: &mut [f32], xsum: &[f32]) {
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn fast_q4o(m: &Q4oView, x: &[f32], out: &mut [f32], xsum: &[f32]) {
     lanes::q4o(m, x, out, xsum)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn fast_q8_gemm(m: &Q8View, n: usize, x: &[f32], out: &mut [f32]) {
+    simd128::q8_gemm(m, n, x, out)
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn fast_q8_gemm(m: &Q8View, n: usize, x: &[f32], out: &mut [f32]) {
+    lanes::q8_gemm(m, n, x, out)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn fast_q4o_gemm(m: &Q4oView, n: usize, x: &[f32], out: &mut [f32], xsum: &[f32]) {
+    simd128::q4o_gemm(m, n, x, out, xsum)
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn fast_q4o_gemm(m: &Q4oView, n: usize, x: &[f32], out: &mut [f32], xsum: &[f32]) {
+    lanes::q4o_gemm(m, n, x, out, xsum)
 }
 
 #[cfg(test)]

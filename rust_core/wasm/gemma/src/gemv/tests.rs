@@ -314,3 +314,69 @@ fn int8_activation_of_zeros_is_zero_and_product_dispatches() {
         Err(GemmaError::Shape(_))
     ));
 }
+
+/// The GEMM of every kernel equals that kernel's GEMV per activation, bit for bit, for
+/// activation counts that leave every tile remainder.
+#[test]
+fn gemm_is_the_gemv_per_activation() {
+    let mut rng = Rng(0x6e33);
+    for (rows, cols, block) in SHAPES {
+        let q8: Vec<i8> = rng
+            .bytes(rows * cols)
+            .into_iter()
+            .map(|b| b as i8)
+            .collect();
+        let q4 = rng.bytes(rows * cols / 2);
+        let scales = rng.f32s(rows * cols / block, 1e-2);
+        let offsets = rng.f32s(rows * cols / block, 8e-2);
+        let views = [
+            QView::Q8(Q8View::new("m", rows, cols, block, &q8, &scales).unwrap()),
+            QView::Q4o(Q4oView::new("m", rows, cols, block, &q4, &scales, &offsets).unwrap()),
+        ];
+        for m in views {
+            for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 17] {
+                let x = rng.f32s(n * cols, 4.0);
+                for kernel in [GemvKernel::Fast, GemvKernel::Lanes, GemvKernel::Scalar] {
+                    let mut got = vec![f32::NAN; n * rows];
+                    m.gemm_with(n, &x, &mut got, kernel).unwrap();
+                    let want: Vec<f32> = (0..n)
+                        .flat_map(|t| run(&m, &x[t * cols..][..cols], kernel))
+                        .collect();
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "{kernel:?} {rows}×{cols}/{block} n {n}"
+                    );
+                }
+                for activations in [Activations::F32, Activations::Int8] {
+                    let mut got = vec![f32::NAN; n * rows];
+                    m.product_batch(n, &x, &mut got, activations).unwrap();
+                    let mut want = vec![f32::NAN; n * rows];
+                    for t in 0..n {
+                        let xt = &x[t * cols..][..cols];
+                        m.product(xt, &mut want[t * rows..][..rows], activations)
+                            .unwrap();
+                    }
+                    assert_eq!(bits(&got), bits(&want), "{activations:?} n {n}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_lengths_are_checked() {
+    let q = [1i8; 64];
+    let m = QView::Q8(Q8View::new("m", 2, 32, 32, &q, &[1.0, 1.0]).unwrap());
+    let mut out = [0.0f32; 6];
+    assert!(m
+        .gemm_with(3, &[0.0; 96], &mut out, GemvKernel::Fast)
+        .is_ok());
+    assert_eq!(out, [0.0; 6]);
+    for (n, x, o) in [(3, 95, 6), (3, 96, 5), (2, 96, 6), (usize::MAX, 96, 6)] {
+        let err = m.gemm_with(n, &vec![0.0; x], &mut vec![0.0; o], GemvKernel::Lanes);
+        assert!(matches!(err, Err(GemmaError::Shape(_))), "{n} {x} {o}");
+        let err = m.product_batch(n, &vec![0.0; x], &mut vec![0.0; o], Activations::Int8);
+        assert!(matches!(err, Err(GemmaError::Shape(_))), "{n} {x} {o}");
+    }
+}
