@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from build_tools.corpus_index import INDEX_ID
+from build_tools.embedder_export import EMBEDDER_ID
 from build_tools.default_model import MODEL_ID as DEFAULT_MODEL_ID
 from build_tools.paths import NODE_MODULES, PY_AGENT, WEB_BUILD, WEB_DIR
 
@@ -25,6 +26,8 @@ SHELL_FILES = (
     "agent_worker.js",
     "engine.js",
     "engine_webgpu.js",
+    "embedder.js",
+    "documents.js",
     "model_store.js",
     "tokenizer.js",
     "manifest.webmanifest",
@@ -52,6 +55,7 @@ def app_config(model_id: str = DEFAULT_MODEL_ID) -> dict[str, str]:
     return {
         "model": f"/models/{model_id}/",
         "index": f"/models/{INDEX_ID}/",
+        "embedder": f"/models/{EMBEDDER_ID}/",
         "py_agent": "/build/py_agent.zip",
     }
 

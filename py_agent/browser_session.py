@@ -17,11 +17,14 @@ from py_agent.backends.stepwise import Sampling, StepEngine, StepwiseModel, Text
 from py_agent.events import Event
 from py_agent.react_loop import Agent, Budget
 from py_agent.retrieval import Bm25Index, Passage
+from py_agent.retrieval.chunking import ChunkingError, chunk_document, kind_of, parse
 from py_agent.retrieval.search import DenseSearch, DocsSearch, Hit
+from py_agent.retrieval.wordpiece import WordPiece
 from py_agent.tools.builtin import builtin_tools
 from py_agent.tools.search_docs import cite
 from py_agent.validators import InputError
 
+MAX_DOCUMENT_CHARS = 2_000_000
 _CITATION = re.compile(r"\s*\[\d+\]")
 # The page keeps the decoder's cache this long at most: attention cost grows with it.
 BROWSER_WINDOW = 4096
@@ -79,16 +82,50 @@ class ForeignCodec:
 
 
 class RecordingSearch(DocsSearch):
-    """DocsSearch that remembers what it returned during a run, for the answer's sources."""
+    """The shipped index plus the user's own documents (their passages follow the shipped ones;
+    their BM25 is a ranking of its own, their vectors are in the page's dense index), and a
+    memory of what a run's searches returned, for the answer's sources."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.returned: list[Hit] = []
+        self.shipped = len(self.passages)
+        self.user_bm25: Bm25Index | None = None
+
+    def set_user_passages(self, passages: Sequence[Passage]) -> None:
+        self.passages = self.passages[: self.shipped] + list(passages)
+        self.user_bm25 = Bm25Index.from_passages(list(passages)) if passages else None
+
+    def rankings(self, query: str) -> dict[str, list[int]]:
+        rankings = super().rankings(query)
+        if self.user_bm25 is not None:
+            found = self.user_bm25.search(query, self.candidates)
+            rankings["bm25-user"] = [row for row, _ in found]  # ids are rows already
+        return rankings
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
         hits = super().search(query, k)
         self.returned += hits
         return hits
+
+
+class ForeignDense:
+    """Dense search through the page: the query's WordPiece ids go to `search` (JavaScript:
+    the embedder on onnxruntime-web, then the wasm vector indexes), which answers — through
+    `wait` when it is asynchronous — JSON [[row, score], …] best first."""
+
+    def __init__(
+        self, wordpiece: WordPiece, search: Any, wait: Callable[[Any], Any] | None = None
+    ) -> None:
+        self.wordpiece = wordpiece
+        self._search = search
+        self._wait = wait
+
+    def __call__(self, query: str, k: int) -> list[tuple[int, float]]:
+        result = self._search(json.dumps(self.wordpiece.encode(query)), k)
+        if self._wait is not None:
+            result = self._wait(result)
+        return [(int(row), float(score)) for row, score in json.loads(result)]
 
 
 def load_docs_search(
@@ -158,10 +195,12 @@ class BrowserSession:
         *,
         engine_name: str = "wasm",
         token_texts: Sequence[str] | None = None,
+        wordpiece: WordPiece | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.model_doc = model_doc
         self.search = search
+        self.wordpiece = wordpiece
         self.clock = clock
         self.engine_name = engine_name
         config = model_doc["config"]
@@ -198,6 +237,42 @@ class BrowserSession:
         self.agent.constrained = s.constrained
         self.agent.budget = Budget(max_steps=s.max_steps, max_seconds=s.max_seconds)
         return json.dumps(asdict(s))
+
+    def chunk(self, name: str, text: str) -> str:
+        """A user document -> its passages (JSON), or {"error": ...} naming the problem."""
+        if len(text) > MAX_DOCUMENT_CHARS:
+            return json.dumps(
+                {
+                    "error": f"{name} is too large ({len(text):,} characters; the limit is "
+                    f"{MAX_DOCUMENT_CHARS:,})"
+                }
+            )
+        try:
+            doc = parse(text.replace("\r\n", "\n").replace("\r", "\n"), kind_of(name), name)
+            passages = chunk_document(doc)
+        except ChunkingError as exc:
+            return json.dumps({"error": str(exc)})
+        if not passages:
+            return json.dumps({"error": f"{name} has no text to index"})
+        return json.dumps({"passages": [p.to_json() for p in passages]})
+
+    def embedding_ids(self, texts_json: str) -> str:
+        """The embedder's token ids of each text (JSON list in, JSON list of lists out)."""
+        if self.wordpiece is None:
+            raise RuntimeError("this session has no embedder tokenizer")
+        return json.dumps([self.wordpiece.encode(t) for t in json.loads(texts_json)])
+
+    def set_user_documents(self, docs_json: str) -> int:
+        """The user's documents, in the order of the page's dense index: [{"passages": …}, …].
+        Returns the number of passages now searchable besides the shipped ones."""
+        if self.search is None:
+            raise RuntimeError("this session has no document search")
+        passages: list[Passage] = []
+        for doc in json.loads(docs_json):
+            for p in doc["passages"]:
+                passages.append(Passage.from_json({**p, "id": self.search.shipped + len(passages)}))
+        self.search.set_user_passages(passages)
+        return len(passages)
 
     def tools(self) -> list[str]:
         return list(self.agent.tools.names)

@@ -82,7 +82,7 @@ class Agent:
         self.budget = budget or Budget()
         self.history: list[Turn] = []
         self._clock = clock
-        self._choices: ChoiceConstraint | None = None
+        self._choices: dict[str, ChoiceConstraint] = {}
         self._charsets: dict[str, CharsetConstraint] = {}
 
     # -- public -------------------------------------------------------------------------------
@@ -106,11 +106,15 @@ class Agent:
 
     # -- constraints (built once per agent: encoding the choices costs tokenizer calls) -------
 
-    def choice_constraint(self) -> ChoiceConstraint:
-        if self._choices is None:
-            options = [f"Action: {name}\n" for name in self.tools.names] + [FINAL]
-            self._choices = ChoiceConstraint(options, self.model.encode)
-        return self._choices
+    def choice_constraint(self, only: str | None = None) -> ChoiceConstraint:
+        """The next line: an action of a registered tool or the final answer (or only the
+        action `only`)."""
+        key = only or ""
+        if key not in self._choices:
+            names = [only] if only else self.tools.names
+            options = [f"Action: {name}\n" for name in names] + ([] if only else [FINAL])
+            self._choices[key] = ChoiceConstraint(options, self.model.encode)
+        return self._choices[key]
 
     def input_constraint(self, tool_name: str, question: str) -> TokenConstraint | None:
         t = self.tools.get(tool_name)
@@ -127,6 +131,13 @@ class Agent:
                 t.input_charset, vocab, self.model.token_text, enders=newline
             )
         return self._charsets[tool_name]
+
+
+_DOCUMENT_INTENT = re.compile(
+    r"\b(?:my|our|the|these|those)\s+(?:own\s+)?(?:documents?|docs|notes|files|manuals?)\b"
+    r"|\bsearch\b|\baccording to\b",
+    re.IGNORECASE,
+)
 
 
 class _OutOfTokensError(Exception):
@@ -250,7 +261,12 @@ class _Run:
                     break
                 if step.final_answer is not None:
                     return self.finish(step.final_answer)
-                self.act(step)
+                if self.act(step) == "repeat":
+                    # Asking the same again means the model is stuck: an answer grounded in
+                    # that output beats another lap (and an answer made up under budget).
+                    grounded = self.grounded_answer()
+                    if grounded is not None:
+                        return self.finish(grounded)
             return self.finish("(stopped)")
         except _OutOfTokensError:
             return self.force_answer()
@@ -262,7 +278,7 @@ class _Run:
         thought = self.complete(self.a.budget.thought_tokens).text.strip()
         self.trace += f" {thought}\n"
         self.emit("thought", thought)
-        choices = self.a.choice_constraint()
+        choices = self.a.choice_constraint(self.required_tool())
         # Each choice ends at a stop string: "\n" after an action, "Answer:" for the answer.
         pick = self.complete(
             choices.max_tokens,
@@ -284,6 +300,18 @@ class _Run:
         ).text.strip()
         self.trace += f" {raw}\n"
         return Step(thought, action=name, action_input=raw)
+
+    def required_tool(self) -> str | None:
+        """search_docs, first, when the user asks about their documents in so many words: a
+        270M model tends to answer such questions from memory ("Search my notes: …")."""
+        if (
+            self.a.constrained
+            and self.result.steps == 1
+            and "search_docs" in self.a.tools.names
+            and _DOCUMENT_INTENT.search(self.question)
+        ):
+            return "search_docs"
+        return None
 
     def free_step(self) -> Step:
         text = self.complete(self.a.budget.step_tokens, stop=("\nObservation:", "\nQuestion:"))
@@ -318,10 +346,11 @@ class _Run:
         c = self.complete(self.a.budget.answer_tokens, stop=("\n",))
         return c.text.strip() or "(no answer)"
 
-    def act(self, step: Step) -> None:
+    def act(self, step: Step) -> str:
+        """Run the step's action and observe it: "ran", "repeat" or "problem"."""
         if step.problem is not None:
             self.observe(step.problem, tool=step.action or "", input=step.action_input or "")
-            return
+            return "problem"
         assert step.action is not None
         raw = step.action_input or ""
         self.emit("action", f"{step.action}: {raw}", tool=step.action, input=raw)
@@ -333,13 +362,14 @@ class _Run:
                 tool=step.action,
                 input=raw,
             )
-            return
+            return "repeat"
         tool = self.a.tools.get(step.action)
         output = tool.run(raw) if tool is not None else f"Error: no tool {step.action!r}"
         self.seen_actions[key] = one_line(output, 300)
         ok = not output.startswith("Error:")
         self.last_output = (step.action, output) if ok else None
         self.observe(output, tool=step.action, input=raw)
+        return "ran"
 
     def observe(self, text: str, **data: object) -> None:
         line = one_line(text)
@@ -348,6 +378,9 @@ class _Run:
 
     def force_answer(self) -> str:
         self.result.forced = True
+        grounded = self.grounded_answer()
+        if grounded is not None:  # the last tool's output answers: better than memory
+            return self.finish(grounded)
         if not self.trace.endswith("Thought:"):
             self.trace += "\nThought:"
         self.trace += f" I must answer now with what I know.\n{FINAL}"

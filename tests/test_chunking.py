@@ -5,15 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from build_tools.chunking import (
+from build_tools.chunking import chunk_file, extract
+from build_tools.errors import BuildError
+from py_agent.retrieval.chunking import (
+    ChunkingError,
     chunk_document,
-    chunk_file,
-    extract,
+    kind_of,
     parse,
     sections,
     sentences,
 )
-from build_tools.errors import BuildError
 
 HTML = """<!DOCTYPE html><html><head><title>Guide &amp; Notes</title>
 <style>body { color: red }</style><script>var secret = "never indexed";</script></head>
@@ -117,8 +118,10 @@ def test_file_errors(tmp_path: Path) -> None:
         extract(bad)
     with pytest.raises(BuildError, match="cannot read"):
         extract(tmp_path / "missing.md")
+    ok = tmp_path / "ok.txt"
+    ok.write_text("Some text.")
     with pytest.raises(BuildError, match="target_words"):
-        chunk_document(parse("x", "text", "x"), 10, 10)
+        chunk_file(ok, target_words=10, overlap_words=10)
 
 
 def test_txt_title_and_crlf(tmp_path: Path) -> None:
@@ -128,3 +131,14 @@ def test_txt_title_and_crlf(tmp_path: Path) -> None:
     assert doc.title == "My notes"
     assert "\r" not in doc.text
     assert chunk_file(f, "notes.txt")[0].text == "My notes\nSecond line. Third sentence."
+
+
+def test_kinds_come_from_the_name_and_bad_settings_are_chunking_errors() -> None:
+    assert kind_of("notes.MD") == "markdown"
+    assert kind_of("page.htm") == "html"
+    with pytest.raises(ChunkingError, match="unsupported document type"):
+        kind_of("report.pdf")
+    with pytest.raises(ChunkingError, match="unsupported document type"):
+        kind_of("README")
+    with pytest.raises(ChunkingError, match="target_words > overlap_words"):
+        chunk_document(parse("one. two.", "text", "x"), 10, 10)

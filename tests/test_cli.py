@@ -54,6 +54,7 @@ def test_app_config_points_at_manifested_folders() -> None:
     assert config == {
         "model": "/models/my-gemma/",
         "index": "/models/corpus-index/",
+        "embedder": "/models/all-minilm-l6-v2/",
         "py_agent": "/build/py_agent.zip",
     }
 

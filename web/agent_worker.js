@@ -6,11 +6,20 @@ import { Codec, WasmEngine } from "./engine.js";
 import { WebGpuEngine, webgpuAdapter } from "./engine_webgpu.js";
 import { fetchVerified, loadManifest, missingBytes, storageLeft, StoreError } from "./model_store.js";
 import { loadTokenizer } from "./tokenizer.js";
+import { Embedder } from "./embedder.js";
+import { deleteDocument, listDocuments, putDocument } from "./documents.js";
+import initVector, { FlatIndex, HnswIndex } from "./build/wasm/vector.js";
 
 let session = null; // py_agent.browser_session.BrowserSession (a PyProxy)
 let asyncEngine = false; // WebGPU: asks go through stack switching (callPromising + run_sync)
 let loaded = null; // { model, modelDoc, codec, wasm } for checks after start-up
-let cancelFlag = null; // Int32Array on a SharedArrayBuffer: the page sets [0] = 1 to stop a run
+let cancelFlag = null;
+// Dense retrieval: the shipped HNSW index, the user's documents in a flat index (ids = passage
+// rows after the shipped ones), and the embedder. Null when the browser cannot block on
+// promises from Python (no JSPI): search_docs then uses BM25 alone.
+let dense = null;
+// JavaScript promise integration lets synchronous Python wait for asynchronous JavaScript.
+const JSPI = typeof WebAssembly.Suspending === "function"; // Int32Array on a SharedArrayBuffer: the page sets [0] = 1 to stop a run
 
 const post = (type, fields = {}) => self.postMessage({ type, ...fields });
 
@@ -95,10 +104,26 @@ async function init({ settings, cancelBuffer, backend }) {
   const weights = await fetchVerified(model, weightsPath, progress("model"));
   const passages = new TextDecoder().decode(await fetchVerified(index, "passages.json", progress("index")));
   const bm25 = new TextDecoder().decode(await fetchVerified(index, "bm25.json", progress("index")));
+  const embedderFolder = await loadManifest(app.embedder);
+  const embedderDoc = JSON.parse(
+    new TextDecoder().decode(await fetchVerified(embedderFolder, "embedder.json", progress("embedder"))),
+  );
+  const wordpieceJson = new TextDecoder().decode(
+    await fetchVerified(embedderFolder, embedderDoc.tokenizer.file, progress("embedder")),
+  );
+  const embedderGraph = await fetchVerified(
+    embedderFolder,
+    embedderDoc.files[embedderDoc.default].file,
+    progress("embedder"),
+  );
+  const denseIndex = await fetchVerified(index, "dense.idx", progress("index"));
   const tDownloaded = performance.now();
 
   post("status", { text: "Starting the decoder…" });
   const wasm = await WasmEngine.create(weights);
+  if (backend === "webgpu" && !JSPI) {
+    throw new StoreError("the WebGPU backend needs JavaScript promise integration (JSPI)", "backend");
+  }
   const engine = backend === "webgpu" ? await createWebGpu(model, modelDoc) : wasm;
   asyncEngine = engine !== wasm;
   const tokenizer = await loadTokenizer({
@@ -106,6 +131,11 @@ async function init({ settings, cancelBuffer, backend }) {
     vocab,
   });
   const codec = new Codec(tokenizer);
+
+  await initVector({ module_or_path: new URL("./build/wasm/vector_bg.wasm", import.meta.url) });
+  const shipped = HnswIndex.load(denseIndex);
+  const embedder = await Embedder.create(embedderGraph, embedderDoc.dim);
+  dense = { shipped, user: new FlatIndex(embedderDoc.dim), embedder, shippedRows: shipped.len };
 
   post("status", { text: "Starting Python…" });
   const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
@@ -117,19 +147,25 @@ sys.path.insert(0, "/app")
 from py_agent.browser_session import (
     BrowserSession, ForeignCodec, ForeignEngine, Settings, load_docs_search)
 
-def make(engine, codec, model_json, passages, bm25, texts, settings_json, name, is_async):
+from py_agent.browser_session import ForeignDense
+from py_agent.retrieval.wordpiece import WordPiece
+
+def make(engine, codec, model_json, passages, bm25, texts, settings_json, name, is_async,
+         wordpiece_json, max_tokens, dense_search, jspi):
     try:
         settings = Settings.from_json(settings_json)
     except ValueError:  # stored by an older version: start from the defaults
         settings = Settings()
     wait = None
-    if is_async:
+    if jspi:
         from pyodide.ffi import run_sync  # blocks on a promise (JSPI stack switching)
         wait = run_sync
+    wordpiece = WordPiece.from_tokenizer_json(wordpiece_json, max_tokens)
+    dense = ForeignDense(wordpiece, dense_search, wait) if jspi else None
     return BrowserSession(
-        ForeignEngine(engine, wait), ForeignCodec(codec), json.loads(model_json),
-        load_docs_search(passages, bm25), settings,
-        engine_name=name, token_texts=json.loads(texts))
+        ForeignEngine(engine, wait if is_async else None), ForeignCodec(codec),
+        json.loads(model_json), load_docs_search(passages, bm25, dense), settings,
+        engine_name=name, token_texts=json.loads(texts), wordpiece=wordpiece)
 make`);
   session = make(
     engine,
@@ -141,9 +177,14 @@ make`);
     JSON.stringify(settings ?? {}),
     engine.backend,
     asyncEngine,
+    wordpieceJson,
+    embedderDoc.max_tokens,
+    denseSearch,
+    JSPI,
   );
   make.destroy();
   loaded = { model, modelDoc, codec, wasm };
+  const documents = await refreshDocuments();
   const t1 = performance.now();
   post("ready", {
     info: {
@@ -154,15 +195,70 @@ make`);
       load_ms: Math.round(t1 - t0),
       download_ms: Math.round(tDownloaded - t0),
       cross_origin_isolated: self.crossOriginIsolated,
+      dense: JSPI,
+      documents,
     },
   });
+}
+
+/** Called from Python (ForeignDense) with the query's WordPiece ids: [[row, score], …]. */
+async function denseSearch(idsJson, k) {
+  const [vector] = await dense.embedder.embed([JSON.parse(idsJson)]);
+  const found = [];
+  for (const index of [dense.shipped, dense.user]) {
+    if (index.len === 0) continue;
+    const best = index.search(vector, k);
+    const ids = best.ids;
+    const scores = best.scores;
+    best.free();
+    for (let i = 0; i < ids.length; i++) found.push([ids[i], scores[i]]);
+  }
+  found.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  return JSON.stringify(found.slice(0, k));
+}
+
+/** Stored documents -> the flat index and Python's passages, in the same row order. */
+async function refreshDocuments(errors = []) {
+  const docs = await listDocuments();
+  const user = new FlatIndex(dense.embedder.dim);
+  let row = dense.shippedRows;
+  for (const doc of docs) for (const v of doc.vectors) user.add(row++, v);
+  dense.user.free();
+  dense.user = user;
+  session.set_user_documents(JSON.stringify(docs.map((d) => ({ passages: d.passages }))));
+  const listed = docs.map((d) => ({
+    id: d.id,
+    name: d.name,
+    size: d.size,
+    passages: d.passages.length,
+    added: d.added,
+  }));
+  post("documents", { documents: listed, errors });
+  return listed;
+}
+
+async function addDocuments({ files }) {
+  const errors = [];
+  for (const { name, text, size } of files) {
+    const chunked = JSON.parse(session.chunk(name, text));
+    if (chunked.error) {
+      errors.push(`${name} was not added: ${chunked.error}`);
+      continue;
+    }
+    post("status-documents", { text: `Embedding ${name} (${chunked.passages.length} passages)…` });
+    const ids = JSON.parse(session.embedding_ids(JSON.stringify(chunked.passages.map((p) => p.text))));
+    const vectors = await dense.embedder.embed(ids);
+    await putDocument({ name, size, passages: chunked.passages, vectors });
+  }
+  await refreshDocuments(errors);
 }
 
 async function ask({ question }) {
   if (cancelFlag) Atomics.store(cancelFlag, 0, 0);
   const emit = (event) => post("event", { event });
   const cancelled = () => (cancelFlag ? Atomics.load(cancelFlag, 0) === 1 : false);
-  const summary = asyncEngine
+  // With JSPI every ask may block on promises (dense search, WebGPU); without, none does.
+  const summary = JSPI
     ? await session.ask.callPromising(question, emit, cancelled)
     : session.ask(question, emit, cancelled);
   post("done", { summary });
@@ -177,6 +273,11 @@ self.onmessage = async ({ data }) => {
     else if (data.type === "reset") {
       session.reset();
       post("reset");
+    } else if (data.type === "add-documents") {
+      await addDocuments(data);
+    } else if (data.type === "remove-document") {
+      await deleteDocument(data.id);
+      await refreshDocuments();
     } else if (data.type === "webgpu-check") {
       await webgpuCheck(data);
     }

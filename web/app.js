@@ -187,6 +187,12 @@ worker.onmessage = ({ data }) => {
     case "done":
       onDone(data.summary);
       break;
+    case "documents":
+      showDocuments(data.documents, data.errors);
+      break;
+    case "status-documents":
+      $("doc-status").textContent = data.text;
+      break;
     case "webgpu-check":
       document.body.dataset.webgpuCheck = JSON.stringify(data);
       break;
@@ -270,6 +276,11 @@ $("new-chat").addEventListener("click", () => {
 $("clear-data").addEventListener("click", async () => {
   if (!confirm("Remove the stored model, index and settings from this device?")) return;
   localStorage.clear();
+  worker.terminate(); // it holds the documents database open
+  await new Promise((resolve) => {
+    const req = indexedDB.deleteDatabase("gea-documents");
+    req.onsuccess = req.onerror = req.onblocked = resolve;
+  });
   for (const name of await caches.keys()) await caches.delete(name);
   for (const reg of (await navigator.serviceWorker?.getRegistrations()) ?? []) await reg.unregister();
   location.reload();
@@ -289,6 +300,61 @@ async function probeWebGpu() {
       (soft ? " (a software fallback: much slower than WASM here)" : "")
     : "No WebGPU adapter: the WASM backend is used.";
 }
+
+// Documents
+const MAX_FILE_BYTES = 5_000_000;
+
+function showDocuments(documents, errors = []) {
+  const list = $("doc-list");
+  list.replaceChildren();
+  for (const doc of documents) {
+    const li = document.createElement("li");
+    li.dataset.name = doc.name;
+    const label = document.createElement("span");
+    label.textContent = `${doc.name} — ${doc.passages} passage${doc.passages === 1 ? "" : "s"}, ${(doc.size / 1000).toFixed(1)} kB`;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", `Remove ${doc.name}`);
+    remove.addEventListener("click", () => worker.postMessage({ type: "remove-document", id: doc.id }));
+    li.append(label, " ", remove);
+    list.append(li);
+  }
+  $("doc-count").textContent = String(documents.length);
+  $("doc-status").textContent = errors.join(" ");
+  $("doc-status").dataset.state = errors.length ? "error" : "";
+}
+
+async function addFiles(fileList) {
+  const status = $("doc-status");
+  status.dataset.state = "";
+  const files = [];
+  for (const file of fileList) {
+    if (file.size > MAX_FILE_BYTES) {
+      status.textContent = `${file.name} is larger than ${MAX_FILE_BYTES / 1e6} MB: not added.`;
+      status.dataset.state = "error";
+      continue;
+    }
+    files.push({ name: file.name, size: file.size, text: await file.text() });
+  }
+  if (files.length) {
+    status.textContent = `Adding ${files.map((f) => f.name).join(", ")}…`;
+    worker.postMessage({ type: "add-documents", files });
+  }
+}
+
+$("doc-files").addEventListener("change", (e) => {
+  addFiles(Array.from(e.target.files)); // a copy: clearing the input empties its FileList
+  e.target.value = "";
+});
+document.addEventListener("dragover", (e) => e.preventDefault());
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  if (e.dataTransfer?.files?.length) {
+    $("documents").open = true;
+    addFiles(Array.from(e.dataTransfer.files));
+  }
+});
 
 // For tests and the curious (devtools): greedy tokens of WASM and WebGPU on one prompt.
 window.geaWebgpuCheck = (steps = 3) => worker.postMessage({ type: "webgpu-check", steps });

@@ -4,15 +4,16 @@ Extraction gives one text per file and the headings in it; chunking never lets a
 heading (a section is one topic), packs whole sentences up to about `target_words`, and starts
 the next passage with the last sentences of the previous one (about `overlap_words`) so that a
 fact split across a boundary is whole in at least one passage. Everything is deterministic.
+
+Standard library only: the build indexes the shipped corpus with it (`build_tools/chunking.py`
+reads the files) and the page chunks the user's own documents with it in Pyodide.
 """
 
 import itertools
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 
-from build_tools.errors import BuildError
 from py_agent.retrieval.passages import Passage
 
 SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html"}
@@ -26,6 +27,10 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _WORD = re.compile(r"\S+")
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _MD_FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+class ChunkingError(ValueError):
+    """Bad chunking settings or an unsupported document kind; the message names the problem."""
 
 
 @dataclass(frozen=True)
@@ -156,21 +161,19 @@ def _html(source: str, raw: str) -> Document:
     return Document(source, text, title, parser.headings)
 
 
-def extract(path: Path, source: str | None = None) -> Document:
-    """Read one file as UTF-8 (CRLF -> LF) and extract its text, title and headings."""
-    kind = SUFFIXES.get(path.suffix.lower())
+def kind_of(name: str) -> str:
+    """The document kind of a file name ("text", "markdown", "html"), by its suffix."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    kind = SUFFIXES.get(suffix)
     if kind is None:
-        raise BuildError(f"{path}: unsupported document type (use {', '.join(sorted(SUFFIXES))})")
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BuildError(f"{path} is not UTF-8 text: {exc}") from exc
-    except OSError as exc:
-        raise BuildError(f"cannot read {path}: {exc}") from exc
-    return parse(raw.replace("\r\n", "\n").replace("\r", "\n"), kind, source or path.as_posix())
+        raise ChunkingError(
+            f"{name}: unsupported document type (use {', '.join(sorted(SUFFIXES))})"
+        )
+    return kind
 
 
 def parse(raw: str, kind: str, source: str) -> Document:
+    """Extract text, title and headings from a document's text (CRLF already normalised)."""
     if kind == "html":
         return _html(source, raw)
     if kind == "markdown":
@@ -235,7 +238,7 @@ def chunk_document(
 ) -> list[Passage]:
     """Passages of about `target_words` words, overlapping by up to `overlap_words` words."""
     if target_words <= 0 or not 0 <= overlap_words < target_words:
-        raise BuildError(
+        raise ChunkingError(
             f"need target_words > overlap_words >= 0, got {target_words}, {overlap_words}"
         )
     passages: list[Passage] = []
@@ -274,13 +277,3 @@ def chunk_document(
                 carried += counts[back]
             i = back
     return passages
-
-
-def chunk_file(
-    path: Path,
-    source: str | None = None,
-    target_words: int = 100,
-    overlap_words: int = 25,
-    first_id: int = 0,
-) -> list[Passage]:
-    return chunk_document(extract(path, source), target_words, overlap_words, first_id)

@@ -35,12 +35,17 @@ class DocsSearch:
         self.dense = dense
         self.candidates = candidates
 
-    def search(self, query: str, k: int = 3) -> list[Hit]:
+    def rankings(self, query: str) -> dict[str, list[int]]:
+        """Each retriever's passage rows, best first (fused by `search`)."""
         rankings: dict[str, list[int]] = {
             "bm25": [row for row, _ in self.bm25.search(query, self.candidates)]
         }
         if self.dense is not None:
             rankings["dense"] = [row for row, _ in self.dense(query, self.candidates)]
+        return rankings
+
+    def search(self, query: str, k: int = 3) -> list[Hit]:
+        rankings = self.rankings(query)
         fused = reciprocal_rank_fusion(list(rankings.values()), limit=k)
         return [
             Hit(

@@ -9,11 +9,13 @@ import pytest
 from py_agent.browser_session import (
     BrowserSession,
     ForeignCodec,
+    ForeignDense,
     ForeignEngine,
     Settings,
     load_docs_search,
 )
 from py_agent.retrieval import Bm25Index, Passage
+from py_agent.retrieval.wordpiece import WordPiece
 
 EOS, BOS = 1, 2
 MODEL_DOC = {
@@ -201,3 +203,56 @@ def test_an_asynchronous_engine_is_waited_on_and_refused_without_a_way_to_wait()
     assert waited == ["promise:[5, 6]"]
     with pytest.raises(RuntimeError, match="asynchronous"):
         ForeignEngine(AsyncRunEngine(CALC)).run([5])
+
+
+def test_user_documents_are_chunked_searched_beside_the_corpus_and_cited() -> None:
+    ps = passages()
+    search = load_docs_search(
+        json.dumps({"passages": [p.to_json() for p in ps]}),
+        json.dumps(Bm25Index.from_passages(ps).to_json()),
+    )
+    s, _ = session(CALC, search)
+    note = "# Boat\n\nThe boat called Marigold has a blue sail and sleeps four people."
+    chunked = json.loads(s.chunk("notes.md", note))
+    assert chunked["passages"][0]["source"] == "notes.md"
+    assert chunked["passages"][0]["heading"] == "Boat"
+    assert s.set_user_documents(json.dumps([chunked])) == 1
+    hits = search.search("Marigold sail colour", 2)
+    assert hits[0].passage.source == "notes.md"
+    assert hits[0].ranks == {"bm25-user": 1}
+    assert search.passages[hits[0].passage.id] == hits[0].passage  # rows follow the shipped ones
+    assert s.set_user_documents("[]") == 0
+    assert all(h.passage.source != "notes.md" for h in search.search("Marigold sail", 3))
+
+
+def test_bad_user_documents_are_named() -> None:
+    s, _ = session(
+        CALC,
+        load_docs_search('{"passages": []}', json.dumps(Bm25Index.from_passages([]).to_json())),
+    )
+    assert "unsupported document type" in json.loads(s.chunk("scan.pdf", "x"))["error"]
+    assert "has no text" in json.loads(s.chunk("empty.txt", "   "))["error"]
+    huge = "word " * 500_000
+    assert "too large" in json.loads(s.chunk("big.txt", huge))["error"]
+    bare, _ = session(CALC)
+    with pytest.raises(RuntimeError, match="no document search"):
+        bare.set_user_documents("[]")
+    with pytest.raises(RuntimeError, match="no embedder tokenizer"):
+        bare.embedding_ids('["x"]')
+    bare.wordpiece = WordPiece({"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "sail": 3})
+    assert json.loads(bare.embedding_ids('["sail", "boat"]')) == [[1, 3, 2], [1, 0, 2]]
+
+
+def test_dense_search_goes_through_the_page_and_waits_when_asked() -> None:
+    vocab = {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "sail": 3}
+    seen: list[tuple[str, int]] = []
+
+    def js_search(ids_json: str, k: int) -> str:
+        seen.append((ids_json, k))
+        return "[[4, 0.9], [1, 0.5]]"
+
+    dense = ForeignDense(WordPiece(vocab), js_search)
+    assert dense("Sail!", 2) == [(4, 0.9), (1, 0.5)]
+    assert seen == [("[1, 3, 0, 2]", 2)]
+    waited = ForeignDense(WordPiece(vocab), lambda ids, k: "promise", wait=lambda p: "[[0, 1.0]]")
+    assert waited("sail", 1) == [(0, 1.0)]

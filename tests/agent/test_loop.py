@@ -102,13 +102,16 @@ def test_tool_errors_and_repeats_become_observations() -> None:
 def test_budget_runs_out_and_an_answer_is_forced() -> None:
     loop = [" a", "Action: calculator\n", " 1+1", " b", "Action: calculator\n", " 2+2"]
     model = ScriptedModel([*loop, "about 4"])
-    result = Agent(model, TOOLS, budget=Budget(max_steps=2)).run("q")
+    result = Agent(model, TOOLS, budget=Budget(max_steps=2), ground_answers=False).run("q")
     assert result.forced
     assert result.answer == "about 4"
     assert prompt_text(model.prompts[-1]).endswith(
         "I must answer now with what I know.\nFinal Answer:"
     )
     assert result.events[-1].data == {"forced": True}
+    # With grounded answers, the last tool output that answers is used instead of memory.
+    grounded = Agent(ScriptedModel(loop), TOOLS, budget=Budget(max_steps=2)).run("q")
+    assert (grounded.forced, grounded.answer) == (True, "4")
 
 
 def test_token_and_time_budgets() -> None:
@@ -236,3 +239,20 @@ def test_injection_in_the_question_is_plain_text(payload: str) -> None:
         "<start_of_turn>",
     ]
     assert any("HACKED" in s.text and not s.control for s in spans)
+
+
+def test_asking_about_the_documents_in_so_many_words_searches_them_first() -> None:
+    def search_docs(query: str) -> str:
+        """Search the documents."""
+        return f"[1] (notes.md) The sail of Marigold is green. ({query})"
+
+    tools = ToolRegistry([*TOOLS, tool(search_docs, input_from_question=True)])
+    model = ScriptedModel([" I know.", "Final Answer:"])
+    result = Agent(model, tools).run("Search my notes: what colour is Marigold's sail?")
+    # Answering from memory is not a choice on the first step: the reply breaks the constraint.
+    assert "breaks the constraint" in result.answer
+    replies = [" I look.", "Action: search_docs\n", " Marigold sail", " Done.", "Final Answer:"]
+    result = Agent(ScriptedModel(replies), tools).run("What do my documents say about Marigold?")
+    assert result.actions()[0][0] == "search_docs"
+    plain = ScriptedModel([" I know.", "Final Answer:", " Green."])
+    assert Agent(plain, tools).run("What colour is a leaf?").answer == "Green."

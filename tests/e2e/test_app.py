@@ -156,6 +156,44 @@ def test_a_question_about_the_documents_searches_and_cites_a_source(app: Page) -
     watch.assert_clean(requests_expected=False)  # everything it needs is already loaded
 
 
+NOTE = """# The boat Marigold
+
+Marigold is a wooden sailing boat built in 1987. The sail of the boat Marigold is dark green,
+and she sleeps four people. Her home port is Kirkwall in Orkney.
+"""
+
+
+def test_the_users_documents_are_indexed_searched_kept_and_removed(app: Page) -> None:
+    watch = Watch()
+    watch.attach(app)
+    app.locator("#documents summary").click()
+    app.set_input_files(
+        "#doc-files",
+        files=[
+            {"name": "marigold.md", "mimeType": "text/markdown", "buffer": NOTE.encode()},
+            {"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"},
+        ],
+    )
+    expect(app.locator("#doc-list li[data-name='marigold.md']")).to_have_count(1, timeout=60_000)
+    expect(app.locator("#doc-status")).to_contain_text("scan.pdf was not added")
+    expect(app.locator("#doc-count")).to_have_text("1")
+
+    got = ask(app, "Search my documents: what colour is the sail of the boat Marigold?")
+    (REPORTS / "app-documents.json").write_text(json.dumps(got, indent=2) + "\n")
+    assert "search_docs" in got["tools"], got
+    assert any(s.startswith("marigold.md") for s in got["sources"]), got
+    assert "green" in (got["answer"] or ""), got
+
+    app.reload()  # kept in IndexedDB
+    wait_ready(app)
+    expect(app.locator("#doc-list li[data-name='marigold.md']")).to_have_count(1)
+    app.locator("#documents summary").click()
+    app.get_by_role("button", name="Remove marigold.md").click()
+    expect(app.locator("#doc-list li")).to_have_count(0, timeout=30_000)
+    expect(app.locator("#doc-count")).to_have_text("0")
+    watch.assert_clean()
+
+
 def test_after_one_visit_it_reloads_and_answers_with_the_server_stopped(
     app: Page, app_server: Server
 ) -> None:
