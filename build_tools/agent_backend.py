@@ -13,6 +13,7 @@ from gea_tokenizer import Tokenizer
 from build_tools.model_folder import ModelFolder, open_model
 from build_tools.native_runtime import OnnxDecoder, generate
 from build_tools.sampling import SamplingParams
+from py_agent.backends.stepwise import reusable_prefix
 from py_agent.llm import Completion, FinishReason, Span, TokenConstraint
 
 # The 270M model's 32k positions are far more than a CPU wants to attend to per step.
@@ -84,13 +85,7 @@ class NativeModel:
         cancel: Callable[[], bool] | None = None,
     ) -> Completion:
         ids = self.prompt_ids(prompt)
-        cached = self.decoder.tokens
-        common = 0
-        for a, b in zip(cached, ids, strict=False):
-            if a != b:
-                break
-            common += 1
-        common = min(common, len(ids) - 1)  # at least one token must run to get logits
+        common = reusable_prefix(self.decoder.tokens, ids)
         if common:
             self.decoder.truncate(common)
         else:

@@ -77,6 +77,14 @@ async function init({ settings, cancelBuffer, backend }) {
   const t0 = performance.now();
   cancelFlag = cancelBuffer ? new Int32Array(cancelBuffer) : null;
   const app = await fetchOk(new URL("./build/app.json", import.meta.url), "json");
+  // Python starts while the model loads: neither waits for the other.
+  const pyodideReady = loadPyodide({ indexURL: "/pyodide/" }).then(async (py) => {
+    py.unpackArchive(await fetchOk(new URL(app.py_agent, import.meta.url), "bytes"), "zip", {
+      extractDir: "/app",
+    });
+    return py;
+  });
+  pyodideReady.catch(() => {}); // awaited below; this only avoids an unhandled rejection
 
   post("status", { text: "Checking the model's manifest…" });
   const model = await loadManifest(app.model);
@@ -138,9 +146,8 @@ async function init({ settings, cancelBuffer, backend }) {
   dense = { shipped, user: new FlatIndex(embedderDoc.dim), embedder, shippedRows: shipped.len };
 
   post("status", { text: "Starting Python…" });
-  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
-  const agentZip = await fetchOk(new URL(app.py_agent, import.meta.url), "bytes");
-  pyodide.unpackArchive(agentZip, "zip", { extractDir: "/app" });
+  const pyodide = await pyodideReady;
+  const tPython = performance.now();
   const make = pyodide.runPython(`
 import json, sys
 sys.path.insert(0, "/app")
@@ -193,6 +200,7 @@ make`);
       tools: session.tools().toJs(),
       passages: JSON.parse(passages).passages.length,
       load_ms: Math.round(t1 - t0),
+      python_ms: Math.round(t1 - tPython),
       download_ms: Math.round(tDownloaded - t0),
       cross_origin_isolated: self.crossOriginIsolated,
       dense: JSPI,

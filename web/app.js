@@ -100,6 +100,9 @@ function onEvent(json) {
   const m = current;
   if (!m) return;
   if (event.kind === "token") {
+    if (m.li.dataset.firstTokenMs === undefined) {
+      m.li.dataset.firstTokenMs = String(Math.round(performance.now() - m.askedAt));
+    }
     m.live.textContent += event.text;
     return;
   }
@@ -177,6 +180,7 @@ worker.onmessage = ({ data }) => {
         "ready",
       );
       document.body.dataset.loadMs = String(info.load_ms);
+      document.body.dataset.readyMs = String(Math.round(performance.now()));
       ui.progress.hidden = true;
       setBusy(false);
       break;
@@ -223,6 +227,7 @@ ui.form.addEventListener("submit", (e) => {
   if (!question || current) return;
   addMessage("user", question);
   current = newAssistantMessage();
+  current.askedAt = performance.now();
   ui.question.value = "";
   setBusy(true);
   worker.postMessage({ type: "ask", question });

@@ -172,12 +172,7 @@ class StepwiseModel:
             raise ValueError(
                 f"the prompt has {len(ids)} tokens; the context window is {self._window}"
             )
-        common = 0
-        for a, b in zip(self._tokens, ids, strict=False):
-            if a != b:
-                break
-            common += 1
-        common = min(common, len(ids) - 1)  # one token must run to have a next-token query
+        common = reusable_prefix(self._tokens, ids)
         if common < len(self._tokens):
             self.engine.truncate(common)
             del self._tokens[common:]
@@ -251,6 +246,17 @@ class StepwiseModel:
         if on_text is not None and len(text) > shown:
             on_text(text[shown:])
         return Completion(text, reason, len(generated))
+
+
+def reusable_prefix(cached: Sequence[int], ids: Sequence[int]) -> int:
+    """How many of `ids` a KV cache holding `cached` can keep: their common prefix, but at
+    least one token must still run so that there is a next-token query."""
+    common = 0
+    for a, b in zip(cached, ids, strict=False):
+        if a != b:
+            break
+        common += 1
+    return min(common, len(ids) - 1)
 
 
 def _final_length(text: str, stop: Sequence[str]) -> int:

@@ -1,0 +1,132 @@
+"""Start-up of the app in headless Chromium: cold (first visit: download + verify + start),
+cached (reload, files from the Cache API) and offline (server stopped, everything from the
+service worker and the caches), each followed by one question, with its time to first token.
+
+    .venv/bin/python bench/app_start.py [--runs 3] [--json PATH]
+
+Each run uses a fresh browser profile and a fresh server on a loopback port. Times are from the
+navigation (ready_ms: the page says "Ready") and from pressing Enter (first_token_ms: the first
+streamed token of the answer; answer_ms: the whole answer). The answer's own statistics give
+the prefill and decode speeds on the WASM backend. A benchmark, not a test: it prints a JSON
+summary (medians and min-max over runs) and writes it to --json.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from build_tools.chromium import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from build_tools.serve import make_server, url_of  # noqa: E402
+
+QUESTION = "What is 12 * 12?"
+VISITS = ("cold", "cached", "offline")
+
+
+def _ready(page: Page) -> float:
+    page.wait_for_function(
+        "document.querySelector('#status').dataset.state !== 'loading'", timeout=600_000
+    )
+    state = page.locator("#status").get_attribute("data-state")
+    if state != "ready":
+        raise RuntimeError(f"the app did not start: {page.locator('#status').text_content()}")
+    return float(page.evaluate("Number(document.body.dataset.readyMs)"))
+
+
+def _ask(page: Page) -> dict[str, Any]:
+    before = page.locator("li.assistant").count()
+    page.fill("#question", QUESTION)
+    t0 = time.monotonic()
+    page.keyboard.press("Enter")
+    message = page.locator("li.assistant").nth(before)
+    page.wait_for_function(
+        "el => ['done', 'error', 'cancelled'].includes(el.dataset.state)",
+        arg=message.locator(".answer").element_handle(),
+        timeout=600_000,
+    )
+    answer_ms = (time.monotonic() - t0) * 1000
+    stats = message.locator(".stats").text_content() or ""
+    return {
+        "answer": message.locator(".answer").text_content(),
+        "first_token_ms": float(message.get_attribute("data-first-token-ms") or "nan"),
+        "answer_ms": answer_ms,
+        "stats": stats,
+        "prefill_tok_s": _number_after(stats, "prefill "),
+        "decode_tok_s": _number_after(stats, "decode "),
+    }
+
+
+def _number_after(text: str, label: str) -> float:
+    if label not in text:
+        return float("nan")
+    return float(text.split(label, 1)[1].split(" ", 1)[0])
+
+
+def one_run() -> dict[str, dict[str, Any]]:
+    server = make_server(port=0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+        )
+        page = context.pages[0] if context.pages else context.new_page()
+        for visit in VISITS:
+            if visit == "cold":
+                page.goto(url_of(server))
+            else:
+                if visit == "offline":
+                    server.shutdown()
+                    server.server_close()
+                page.reload()
+            ready_ms = _ready(page)
+            load = json.loads(page.evaluate("JSON.stringify(document.body.dataset)"))
+            out[visit] = {"ready_ms": ready_ms, "worker_load_ms": float(load["loadMs"]), **_ask(page)}
+            if visit == "cold":  # the service worker must control the page before going offline
+                page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        context.close()
+    return out
+
+
+def summarize(runs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for visit in VISITS:
+        rows = [r[visit] for r in runs]
+        summary[visit] = {}
+        for key in ("ready_ms", "first_token_ms", "answer_ms", "prefill_tok_s", "decode_tok_s"):
+            values = [float(r[key]) for r in rows]
+            summary[visit][key] = {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+            }
+        summary[visit]["answers"] = [r["answer"] for r in rows]
+    return summary
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    runs = [one_run() for _ in range(args.runs)]
+    doc = {"question": QUESTION, "runs": runs, "summary": summarize(runs)}
+    text = json.dumps(doc, indent=2)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(json.dumps(doc["summary"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
