@@ -8,18 +8,17 @@ from pathlib import Path
 
 from build_tools.site import MOUNTS, Mount, resolve
 
-# Nothing may come from a remote origin. Pyodide and onnxruntime-web compile wasm
-# ('wasm-unsafe-eval'); PyScript's core builds its plugin hooks with `Function(...)`, which only
-# 'unsafe-eval' allows (it then runs code this origin served, never remote code). PyScript inserts
-# style elements, hence 'unsafe-inline' for styles only.
+# Nothing may come from a remote origin, and no script is made from a string (no 'unsafe-eval'):
+# Pyodide, onnxruntime-web and the Rust modules only compile wasm ('wasm-unsafe-eval'); styles
+# come from app.css only.
 CSP = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'",
+        "script-src 'self' 'wasm-unsafe-eval'",
         "worker-src 'self' blob:",
         "connect-src 'self'",
         "img-src 'self' data: blob:",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
         "font-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
