@@ -3,7 +3,7 @@ PY := .venv/bin/python
 PORT ?= 8000
 RUST := rust_core/wasm
 
-.PHONY: setup native build model index run test lint test-rust test-js test-py clean
+.PHONY: setup native build model index run edge bench test lint test-rust test-js test-py clean
 
 setup:
 	@bash build_tools/setup.sh
@@ -27,6 +27,19 @@ index: native
 
 run: build model index
 	$(PY) -m build_tools serve --port $(PORT)
+
+# The edge worker (edge/) on local workerd at 127.0.0.1:$(EDGE_PORT); API keys from
+# GEA_EDGE_KEY_HASHES (SHA-256 hex, comma-separated), else a development key in edge/.dev-key.
+EDGE_PORT ?= 8787
+edge: build model index
+	$(PY) -m build_tools edge serve --port $(EDGE_PORT) $(EDGE_ARGS)
+
+# Every benchmark side by side with its peers -> docs/benchmarks.json, the generated block of
+# docs/benchmarks.md and docs/img/bench_*.png (40+ minutes on 2 shared cores). Not a test.
+# BENCH_ARGS: e.g. "--only llm,vector", "--runs 5", "--quick" (tiny settings, to a temp folder).
+BENCH_ARGS ?=
+bench: build model index
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: native
 	$(PY) -m ruff format --check .

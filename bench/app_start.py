@@ -88,7 +88,13 @@ def one_run() -> dict[str, dict[str, Any]]:
                 page.reload()
             ready_ms = _ready(page)
             load_ms = float(page.locator("body").get_attribute("data-load-ms") or "nan")
-            out[visit] = {"ready_ms": ready_ms, "worker_load_ms": load_ms, **_ask(page)}
+            stages = json.loads(page.locator("body").get_attribute("data-load-stages") or "{}")
+            out[visit] = {
+                "ready_ms": ready_ms,
+                "worker_load_ms": load_ms,
+                "stages_ms": stages,
+                **_ask(page),
+            }
             if visit == "cold":  # the service worker must control the page before going offline
                 page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
         context.close()
@@ -122,6 +128,8 @@ def main() -> int:
     if args.json:
         args.json.write_text(text + "\n")
     print(json.dumps(doc["summary"], indent=2))
+    for run in runs:
+        print(json.dumps({v: run[v]["stages_ms"] for v in VISITS}))
     return 0
 
 

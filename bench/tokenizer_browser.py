@@ -49,13 +49,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--corpus-mb", type=float, default=5.0, help="corpus size, MB (5)")
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
 
     chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout
     with tempfile.TemporaryDirectory() as tmp:
-        write_corpus_jsonl(Path(tmp) / "corpus.jsonl", corpus_documents())
+        write_corpus_jsonl(Path(tmp) / "corpus.jsonl", corpus_documents(int(args.corpus_mb * 1e6)))
         server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(Path(tmp)))
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()

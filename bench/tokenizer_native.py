@@ -66,12 +66,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--corpus-mb", type=float, default=5.0, help="corpus size, MB (5)")
     args = ap.parse_args()
 
     model = open_model()
     gtok = model.tokenizer_vocab.read_bytes()
     hf_path = str(model.tokenizer_json)
-    text = "\n\n".join(t for _, t in corpus_documents(vocab_path=model.tokenizer_json))
+    docs = corpus_documents(int(args.corpus_mb * 1e6), vocab_path=model.tokenizer_json)
+    text = "\n\n".join(t for _, t in docs)
     mb = len(text.encode()) / 1e6
     pieces = chunks(text)
 

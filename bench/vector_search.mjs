@@ -99,7 +99,8 @@ function recallOf(results) {
   return hits / (Q * K);
 }
 
-/** Times `search(q)` over all queries (warm-up pass first); returns {qps, recall}. */
+/** Times `search(q)` over all queries (warm-up pass first); returns {qps (median of the passes),
+ * qps_min, qps_max, passes, recall}. */
 function measure(search, passes = runs) {
   for (let q = 0; q < Math.min(Q, 100); q++) search(queryRows[q]);
   const rates = [];
@@ -110,7 +111,13 @@ function measure(search, passes = runs) {
     for (let q = 0; q < Q; q++) results[q] = search(queryRows[q]);
     rates.push(Q / ((performance.now() - t0) / 1000));
   }
-  return { qps: Math.round(median(rates)), recall: recallOf(results) };
+  return {
+    qps: Math.round(median(rates)),
+    qps_min: Math.round(Math.min(...rates)),
+    qps_max: Math.round(Math.max(...rates)),
+    passes,
+    recall: recallOf(results),
+  };
 }
 
 const rows = [];
@@ -132,7 +139,10 @@ function record(engine, param, m) {
   console.error(`  ${engine} ${param}: ${m.qps} QPS, recall@10 ${m.recall.toFixed(4)}`);
 }
 
-record("plain JS brute force", "exact", { qps: Math.round(Q / exactSeconds), recall: 1 });
+{
+  const qps = Math.round(Q / exactSeconds);
+  record("plain JS brute force", "exact", { qps, qps_min: qps, qps_max: qps, passes: 1, recall: 1 });
+}
 
 // ---- ours ---------------------------------------------------------------------------------------
 const wasmDir = new URL("../web/build/wasm/", import.meta.url);

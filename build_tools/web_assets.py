@@ -7,8 +7,8 @@ import zipfile
 from pathlib import Path
 
 from build_tools.corpus_index import INDEX_ID
-from build_tools.embedder_export import EMBEDDER_ID
 from build_tools.default_model import MODEL_ID as DEFAULT_MODEL_ID
+from build_tools.embedder_export import EMBEDDER_ID
 from build_tools.paths import NODE_MODULES, PY_AGENT, WEB_BUILD, WEB_DIR
 
 PYODIDE_FILES = (

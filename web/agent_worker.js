@@ -76,6 +76,13 @@ async function webgpuCheck({ steps }) {
 async function init({ settings, cancelBuffer, backend }) {
   const t0 = performance.now();
   cancelFlag = cancelBuffer ? new Int32Array(cancelBuffer) : null;
+  const stages = {}; // where start-up time goes, in ms (shown in the ready info)
+  let tStage = t0;
+  const stage = (name) => {
+    const now = performance.now();
+    stages[name] = Math.round(now - tStage);
+    tStage = now;
+  };
   const app = await fetchOk(new URL("./build/app.json", import.meta.url), "json");
   // Python starts while the model loads: neither waits for the other.
   const pyodideReady = loadPyodide({ indexURL: "/pyodide/" }).then(async (py) => {
@@ -107,9 +114,11 @@ async function init({ settings, cancelBuffer, backend }) {
     });
   }
   navigator.storage?.persist?.().catch(() => {});
+  stage("manifests");
 
   const vocab = await fetchVerified(model, vocabPath, progress("tokenizer"));
   const weights = await fetchVerified(model, weightsPath, progress("model"));
+  stage("weights");
   const passages = new TextDecoder().decode(await fetchVerified(index, "passages.json", progress("index")));
   const bm25 = new TextDecoder().decode(await fetchVerified(index, "bm25.json", progress("index")));
   const embedderFolder = await loadManifest(app.embedder);
@@ -127,6 +136,7 @@ async function init({ settings, cancelBuffer, backend }) {
   const denseIndex = await fetchVerified(index, "dense.idx", progress("index"));
   const tDownloaded = performance.now();
 
+  stage("other_files");
   post("status", { text: "Starting the decoder…" });
   const wasm = await WasmEngine.create(weights);
   if (backend === "webgpu" && !JSPI) {
@@ -139,14 +149,20 @@ async function init({ settings, cancelBuffer, backend }) {
     vocab,
   });
   const codec = new Codec(tokenizer);
+  stage("decoder_and_tokenizer");
 
   await initVector({ module_or_path: new URL("./build/wasm/vector_bg.wasm", import.meta.url) });
   const shipped = HnswIndex.load(denseIndex);
-  const embedder = await Embedder.create(embedderGraph, embedderDoc.dim);
-  dense = { shipped, user: new FlatIndex(embedderDoc.dim), embedder, shippedRows: shipped.len };
+  // The embedder's session starts in the background: the first search or document waits for it.
+  const embedder = Embedder.create(embedderGraph, embedderDoc.dim);
+  embedder.catch((err) => post("warning", { message: `Dense search is off: ${err.message}` }));
+  const dim = embedderDoc.dim;
+  dense = { shipped, user: new FlatIndex(dim), embedder, dim, shippedRows: shipped.len };
+  stage("retrieval");
 
   post("status", { text: "Starting Python…" });
   const pyodide = await pyodideReady;
+  stage("python_wait");
   const tPython = performance.now();
   const make = pyodide.runPython(`
 import json, sys
@@ -190,8 +206,10 @@ make`);
     JSPI,
   );
   make.destroy();
+  stage("session");
   loaded = { model, modelDoc, codec, wasm };
   const documents = await refreshDocuments();
+  stage("documents");
   const t1 = performance.now();
   post("ready", {
     info: {
@@ -201,6 +219,7 @@ make`);
       passages: JSON.parse(passages).passages.length,
       load_ms: Math.round(t1 - t0),
       python_ms: Math.round(t1 - tPython),
+      stages,
       download_ms: Math.round(tDownloaded - t0),
       cross_origin_isolated: self.crossOriginIsolated,
       dense: JSPI,
@@ -211,7 +230,7 @@ make`);
 
 /** Called from Python (ForeignDense) with the query's WordPiece ids: [[row, score], …]. */
 async function denseSearch(idsJson, k) {
-  const [vector] = await dense.embedder.embed([JSON.parse(idsJson)]);
+  const [vector] = await (await dense.embedder).embed([JSON.parse(idsJson)]);
   const found = [];
   for (const index of [dense.shipped, dense.user]) {
     if (index.len === 0) continue;
@@ -228,7 +247,7 @@ async function denseSearch(idsJson, k) {
 /** Stored documents -> the flat index and Python's passages, in the same row order. */
 async function refreshDocuments(errors = []) {
   const docs = await listDocuments();
-  const user = new FlatIndex(dense.embedder.dim);
+  const user = new FlatIndex(dense.dim);
   let row = dense.shippedRows;
   for (const doc of docs) for (const v of doc.vectors) user.add(row++, v);
   dense.user.free();
@@ -255,7 +274,7 @@ async function addDocuments({ files }) {
     }
     post("status-documents", { text: `Embedding ${name} (${chunked.passages.length} passages)…` });
     const ids = JSON.parse(session.embedding_ids(JSON.stringify(chunked.passages.map((p) => p.text))));
-    const vectors = await dense.embedder.embed(ids);
+    const vectors = await (await dense.embedder).embed(ids);
     await putDocument({ name, size, passages: chunked.passages, vectors });
   }
   await refreshDocuments(errors);

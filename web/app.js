@@ -1,4 +1,5 @@
 // The page: chat UI on the main thread; the agent, Python and the decoder live in agent_worker.js.
+import { clearModels } from "./model_store.js";
 const $ = (id) => document.getElementById(id);
 const SETTINGS_KEY = "gea-settings";
 
@@ -180,6 +181,7 @@ worker.onmessage = ({ data }) => {
         "ready",
       );
       document.body.dataset.loadMs = String(info.load_ms);
+      document.body.dataset.loadStages = JSON.stringify(info.stages);
       document.body.dataset.readyMs = String(Math.round(performance.now()));
       ui.progress.hidden = true;
       setBusy(false);
@@ -286,6 +288,7 @@ $("clear-data").addEventListener("click", async () => {
     const req = indexedDB.deleteDatabase("gea-documents");
     req.onsuccess = req.onerror = req.onblocked = resolve;
   });
+  await clearModels(); // the stored model, index and embedder files
   for (const name of await caches.keys()) await caches.delete(name);
   for (const reg of (await navigator.serviceWorker?.getRegistrations()) ?? []) await reg.unregister();
   location.reload();

@@ -1,8 +1,11 @@
 // Model and index files, read only through their manifest.json (size + sha256 per file): downloaded
-// with progress, verified, kept in the Cache API, and never used when they do not match.
-// Works in a worker or a page (Cache API, fetch and WebCrypto only).
+// with progress, verified, kept on the device, and never used when they do not match.
+// Verified files live in the origin private file system (OPFS), named by their sha256: reading
+// 300 MB back from there is several times faster than from the Cache API. Browsers without OPFS
+// use the Cache API. Manifests (small, needed offline) stay in the Cache API.
 
 export const MODEL_CACHE = "gea-models-v1";
+export const MODEL_DIR = "gea-models";
 const RETRIES = 3;
 
 export class StoreError extends Error {
@@ -44,14 +47,52 @@ export async function loadManifest(folderUrl) {
   return { url, folder: new URL(".", url).href, doc, files };
 }
 
-/** Bytes still needed to store `paths` (those not cached with the manifest's digest). */
+async function modelDir() {
+  if (!navigator.storage?.getDirectory) return null;
+  try {
+    return await (await navigator.storage.getDirectory()).getDirectoryHandle(MODEL_DIR, { create: true });
+  } catch {
+    return null; // e.g. a private window without OPFS: fall back to the Cache API
+  }
+}
+
+/** The stored bytes of a manifest entry, or null when not stored (or stored wrong). */
+async function readStored(url, entry) {
+  const dir = await modelDir();
+  if (dir) {
+    try {
+      const file = await (await dir.getFileHandle(entry.sha256)).getFile();
+      if (file.size === entry.size) return new Uint8Array(await file.arrayBuffer());
+    } catch {
+      // not stored
+    }
+    return null;
+  }
+  const hit = await (await caches.open(MODEL_CACHE)).match(url);
+  if (!hit || hit.headers.get("x-gea-sha256") !== entry.sha256) return null;
+  const bytes = new Uint8Array(await hit.arrayBuffer());
+  return bytes.length === entry.size ? bytes : null;
+}
+
+async function isStored(url, entry) {
+  const dir = await modelDir();
+  if (dir) {
+    try {
+      return (await (await dir.getFileHandle(entry.sha256)).getFile()).size === entry.size;
+    } catch {
+      return false;
+    }
+  }
+  const hit = await (await caches.open(MODEL_CACHE)).match(url);
+  return Boolean(hit && hit.headers.get("x-gea-sha256") === entry.sha256);
+}
+
+/** Bytes still needed to store `paths` (those not stored with the manifest's digest). */
 export async function missingBytes(manifest, paths) {
-  const cache = await caches.open(MODEL_CACHE);
   let total = 0;
   for (const path of paths) {
     const entry = entryOf(manifest, path);
-    const hit = await cache.match(new URL(path, manifest.folder).href);
-    if (!hit || hit.headers.get("x-gea-sha256") !== entry.sha256) total += entry.size;
+    if (!(await isStored(new URL(path, manifest.folder).href, entry))) total += entry.size;
   }
   return total;
 }
@@ -108,14 +149,10 @@ async function download(url, size, onBytes) {
 export async function fetchVerified(manifest, path, onProgress = () => {}) {
   const entry = entryOf(manifest, path);
   const url = new URL(path, manifest.folder).href;
-  const cache = await caches.open(MODEL_CACHE);
-  const hit = await cache.match(url);
-  if (hit && hit.headers.get("x-gea-sha256") === entry.sha256) {
-    const bytes = new Uint8Array(await hit.arrayBuffer());
-    if (bytes.length === entry.size) {
-      onProgress({ path, loaded: entry.size, total: entry.size, cached: true });
-      return bytes;
-    }
+  const stored = await readStored(url, entry);
+  if (stored) {
+    onProgress({ path, loaded: entry.size, total: entry.size, cached: true });
+    return stored;
   }
   let lastError;
   for (let attempt = 1; attempt <= RETRIES; attempt++) {
@@ -134,7 +171,7 @@ export async function fetchVerified(manifest, path, onProgress = () => {}) {
         );
       }
       try {
-        await store(cache, url, bytes, entry);
+        await store(url, bytes, entry);
       } catch (err) {
         onProgress({ path, loaded, total: entry.size, cached: false, warning: err.message });
       }
@@ -148,14 +185,39 @@ export async function fetchVerified(manifest, path, onProgress = () => {}) {
   throw new StoreError(`could not download ${path}: ${lastError?.message ?? lastError}`, "network");
 }
 
-async function store(cache, url, bytes, entry) {
-  const headers = {
-    "content-type": "application/octet-stream",
-    "content-length": String(bytes.length),
-    "x-gea-sha256": entry.sha256,
-  };
+async function writeFile(dir, name, bytes) {
+  // Written under a temporary name and renamed: a half-written file is never taken as stored.
+  const part = await dir.getFileHandle(`${name}.part`, { create: true });
+  if (part.createSyncAccessHandle) {
+    const handle = await part.createSyncAccessHandle(); // workers: no copy through a stream
+    try {
+      handle.truncate(0);
+      handle.write(bytes, { at: 0 });
+      handle.flush();
+    } finally {
+      handle.close();
+    }
+  } else {
+    const writable = await part.createWritable();
+    await writable.write(bytes);
+    await writable.close();
+  }
+  await part.move(name);
+}
+
+async function store(url, bytes, entry) {
   try {
-    await cache.put(url, new Response(bytes, { headers }));
+    const dir = await modelDir();
+    if (dir) {
+      await writeFile(dir, entry.sha256, bytes);
+      return;
+    }
+    const headers = {
+      "content-type": "application/octet-stream",
+      "content-length": String(bytes.length),
+      "x-gea-sha256": entry.sha256,
+    };
+    await (await caches.open(MODEL_CACHE)).put(url, new Response(bytes, { headers }));
   } catch (err) {
     // Usable now, but it will be downloaded again next time: the caller says so, does not fail.
     const name = url.split("/").pop();
@@ -170,5 +232,7 @@ async function store(cache, url, bytes, entry) {
 
 /** Removes every stored model and index file (the settings' "clear all local data"). */
 export async function clearModels() {
-  return caches.delete(MODEL_CACHE);
+  await caches.delete(MODEL_CACHE);
+  const root = await navigator.storage?.getDirectory?.();
+  await root?.removeEntry(MODEL_DIR, { recursive: true }).catch(() => {});
 }

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright, expect
+from playwright.sync_api import BrowserContext, FilePayload, Page, Playwright, expect
 
 from build_tools.chromium import CHROMIUM, CHROMIUM_FLAGS
 from build_tools.serve import AppHandler, make_server, url_of
@@ -170,8 +170,8 @@ def test_the_users_documents_are_indexed_searched_kept_and_removed(app: Page) ->
     app.set_input_files(
         "#doc-files",
         files=[
-            {"name": "marigold.md", "mimeType": "text/markdown", "buffer": NOTE.encode()},
-            {"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"},
+            FilePayload(name="marigold.md", mimeType="text/markdown", buffer=NOTE.encode()),
+            FilePayload(name="scan.pdf", mimeType="application/pdf", buffer=b"%PDF-1.4"),
         ],
     )
     expect(app.locator("#doc-list li[data-name='marigold.md']")).to_have_count(1, timeout=60_000)
@@ -195,17 +195,27 @@ def test_the_users_documents_are_indexed_searched_kept_and_removed(app: Page) ->
 
 
 def test_after_one_visit_it_reloads_and_answers_with_the_server_stopped(
-    app: Page, app_server: Server
+    app: Page, app_server: Server, default_model: Path
 ) -> None:
     # The service worker controls the page and the model files are stored before going offline.
     app.evaluate("navigator.serviceWorker.ready.then(() => true)")
     app.reload()
     wait_ready(app)
     assert app.evaluate("navigator.serviceWorker.controller !== null") is True
+    # Verified model files are kept in the origin private file system, named by their sha256.
     stored = app.evaluate(
-        "caches.open('gea-models-v1').then(c => c.keys()).then(k => k.map(r => r.url))"
+        """async () => {
+          const root = await navigator.storage.getDirectory();
+          const dir = await root.getDirectoryHandle('gea-models');
+          const names = [];
+          for await (const name of dir.keys()) names.push(name);
+          return names;
+        }"""
     )
-    assert any(u.endswith("/weights-exact.bin") for u in stored), stored
+    manifest = json.loads((default_model / "manifest.json").read_text())
+    weights = next(f for f in manifest["files"] if f["path"] == "weights-exact.bin")
+    assert weights["sha256"] in stored, stored
+    assert not any(n.endswith(".part") for n in stored), stored
 
     app_server.stop()
     watch = Watch()
