@@ -35,7 +35,12 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     from build_tools.serve import make_server, url_of
     from build_tools.site import resolve
 
-    for required in ("/index.html", "/build/pyscript.json", "/build/wasm/vector.js"):
+    for required in (
+        "/index.html",
+        "/build/app.json",
+        "/build/precache.json",
+        "/build/wasm/gemma.js",
+    ):
         if resolve(required) is None:
             raise BuildError(f"{required} is not built: run `make build` first")
     server = make_server(args.host, args.port, quiet=args.quiet)

@@ -20,6 +20,7 @@ the API, the settings and deployment.
 
 import argparse
 import asyncio
+import concurrent.futures
 import gzip
 import hashlib
 import json
@@ -585,9 +586,12 @@ def load_test(
 ) -> LoadResult:
     """POST every (path, JSON body) of `calls` over `concurrency` keep-alive connections."""
     host, _, port = url.removeprefix("http://").partition(":")
-    seconds, statuses, latencies, by_path = asyncio.run(
-        _load(host, int(port), key, calls, concurrency)
-    )
+    # On a thread of its own: the caller's thread may already run an event loop (Playwright's
+    # sync API does, in the same pytest session), and asyncio.run refuses to nest.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        seconds, statuses, latencies, by_path = pool.submit(
+            asyncio.run, _load(host, int(port), key, calls, concurrency)
+        ).result()
     return LoadResult(len(calls), concurrency, seconds, statuses, latencies, by_path)
 
 

@@ -37,3 +37,16 @@ def default_model() -> Path:
 
     assert cli.main(["model", "default", "--if-missing"]) == 0
     return MODELS_CACHE / MODEL_ID
+
+
+@pytest.fixture(scope="session")
+def default_index() -> Path:
+    """The embedder and the default document index, built through the CLI when missing or stale
+    (about a minute): the page and the edge worker load them."""
+    from build_tools import cli
+    from build_tools.corpus_index import INDEX_ID
+    from build_tools.paths import MODELS_CACHE
+
+    assert cli.main(["embedder", "--if-missing"]) == 0
+    assert cli.main(["index"]) == 0
+    return MODELS_CACHE / INDEX_ID

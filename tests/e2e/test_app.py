@@ -68,7 +68,7 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def app_server(default_model: Path) -> Iterator[Server]:
+def app_server(default_model: Path, default_index: Path) -> Iterator[Server]:
     server = Server()
     yield server
     server.stop()
@@ -235,10 +235,10 @@ def test_after_one_visit_it_reloads_and_answers_with_the_server_stopped(
 
 
 def test_a_tampered_model_file_is_refused_with_a_visible_message(
-    playwright: Playwright, default_model: Path, tmp_path: Path
+    playwright: Playwright, default_model: Path, default_index: Path, tmp_path: Path
 ) -> None:
     models = tmp_path / "models"
-    shutil.copytree(default_model.parent / "corpus-index", models / "corpus-index")
+    shutil.copytree(default_index, models / default_index.name)
     tampered = models / default_model.name
     tampered.mkdir()
     for name in ("manifest.json", "model.json"):

@@ -40,7 +40,7 @@ def test_webgpu_adapter_is_recorded(page: Page, server_url: str) -> None:
 
 
 def test_webgpu_greedy_tokens_match_the_wasm_backend(
-    page: Page, server_url: str, default_model: Path
+    page: Page, server_url: str, default_model: Path, default_index: Path
 ) -> None:
     """onnxruntime-web's WebGPU provider on the build's ONNX graph and the Rust WASM decoder on
     its weights file: the same model, two engines, the same greedy continuation."""
