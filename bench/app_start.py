@@ -1,5 +1,5 @@
 """Start-up of the app in headless Chromium: cold (first visit: download + verify + start),
-cached (reload, files from the Cache API) and offline (server stopped, everything from the
+cached (reload, model files from OPFS) and offline (server stopped, everything from the
 service worker and the caches), each followed by one question, with its time to first token.
 
     .venv/bin/python bench/app_start.py [--runs 3] [--json PATH]

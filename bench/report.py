@@ -428,8 +428,8 @@ def app_md(a: dict[str, Any], out: Path) -> list[str]:
     s, visits = a["settings"], a["visits"]
     lines = [
         "`bench/app_start.py`: the app in headless Chromium, a fresh profile and server per run; "
-        "cold = first visit (download, verify, start), cached = reload (Cache API), offline = "
-        "server stopped (service worker); then one question "
+        "cold = first visit (download, verify, start), cached = reload (model files from OPFS), "
+        "offline = server stopped (service worker); then one question "
         f'({s["question"]!r}). Ready = navigation to "Ready"; first token and answer from '
         f"pressing Enter. Median (min{DASH}max) of {s['runs']} runs. No peer measured.",
         "",
