@@ -19,7 +19,6 @@ export class WasmEngine {
   constructor(decoder) {
     this.decoder = decoder;
     this.backend = simd128Enabled() ? "wasm-simd128" : "wasm";
-    this.tokensRun = 0; // for the speed meter: every position run through the layers
   }
 
   get cached() {
@@ -33,7 +32,6 @@ export class WasmEngine {
   run(idsJson) {
     const ids = Uint32Array.from(JSON.parse(idsJson));
     this.decoder.advance(ids);
-    this.tokensRun += ids.length;
   }
 
   top_k(k) {

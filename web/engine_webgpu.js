@@ -74,7 +74,6 @@ export class WebGpuEngine {
     this.tokens = [];
     this.past = null; // present.* of the last run (GPU tensors)
     this.logits = null; // Float32Array of the last position
-    this.tokensRun = 0;
   }
 
   get cached() {
@@ -117,7 +116,6 @@ export class WebGpuEngine {
     delete out.logits;
     this.past = out;
     this.tokens.push(...ids);
-    this.tokensRun += ids.length;
   }
 
   /** Appends ids (JSON); resolves when their logits are ready. */
