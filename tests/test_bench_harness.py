@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from build_tools import cli
 from build_tools.paths import ROOT, WEB_BUILD
 
 AREAS = ("tokenizer", "vector", "llm", "native", "agent", "kernels")
@@ -27,13 +26,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def built(default_model: Path) -> Path:
+def built(default_model: Path, default_index: Path) -> Path:
     """Everything the areas read: the wasm build, the model, the embedder and the docs index."""
     for name in ("gemma_bg.wasm", "tokenizer_bg.wasm", "vector_bg.wasm"):
         assert (WEB_BUILD / "wasm" / name).is_file(), f"{name} missing: run `make build`"
     assert (ROOT / "node_modules" / "@wllama" / "wllama").is_dir(), "run `npm ci`"
-    assert cli.main(["embedder", "--if-missing"]) == 0
-    assert cli.main(["index"]) == 0  # skipped when the sources are unchanged
     return default_model
 
 

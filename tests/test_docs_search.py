@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from gea_vector import HnswIndex
 
-from build_tools import cli
-from build_tools.corpus_index import INDEX_ID, load_embeddings
+from build_tools.corpus_index import load_embeddings
 from build_tools.docs_search import open_docs_search
 from build_tools.embedder_export import Embedder
 from build_tools.errors import BuildError
-from build_tools.paths import MODELS_CACHE, ROOT
+from build_tools.paths import ROOT
 from py_agent.retrieval.search import DocsSearch
 from py_agent.tools.search_docs import make_search_docs
 
@@ -21,10 +20,8 @@ RECALL_FLOOR = 0.95
 
 
 @pytest.fixture(scope="module")
-def index_dir() -> Path:
-    assert cli.main(["embedder", "--if-missing"]) == 0
-    assert cli.main(["index"]) == 0  # skipped when the sources are unchanged
-    return MODELS_CACHE / INDEX_ID
+def index_dir(default_index: Path) -> Path:
+    return default_index
 
 
 def held_out_queries() -> list[str]:

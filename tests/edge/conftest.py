@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from build_tools import cli
-from build_tools.corpus_index import INDEX_ID
 from build_tools.edge_build import (
     EdgeSettings,
     build_edge,
@@ -21,7 +19,7 @@ from build_tools.edge_build import (
     process_memory,
     running_workerd,
 )
-from build_tools.paths import MODELS_CACHE, WEB_BUILD
+from build_tools.paths import WEB_BUILD
 
 ALLOWED_ORIGIN = "https://app.example"
 MAX_BODY = 65_536
@@ -78,12 +76,11 @@ class Edge:
 
 
 @pytest.fixture(scope="session")
-def edge_bundle(default_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def edge_bundle(
+    default_model: Path, default_index: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     wasm = WEB_BUILD / "wasm"
     assert (wasm / "manifest.json").is_file(), f"{wasm} is missing: run `make build`"
-    if not (MODELS_CACHE / INDEX_ID / "manifest.json").is_file():
-        assert cli.main(["embedder", "--if-missing"]) == 0
-        assert cli.main(["index"]) == 0
     out = tmp_path_factory.mktemp("edge") / "build"
     return build_edge(out, model_dir=default_model, log=lambda _: None)
 

@@ -156,6 +156,46 @@ fn kernel(name: &str) -> Result<(GemvKernel, bool), JsError> {
     Ok((kernel, int8))
 }
 
+/// The matrix arguments of `gemvQ8` / `gemmQ8`, checked.
+fn q8_view<'a>(
+    rows: u32,
+    cols: u32,
+    block: u32,
+    q: &'a [i8],
+    scales: &'a [f32],
+) -> Result<Q8View<'a>, JsError> {
+    Q8View::new(
+        "q8",
+        rows as usize,
+        cols as usize,
+        block as usize,
+        q,
+        scales,
+    )
+    .map_err(js)
+}
+
+/// The matrix arguments of `gemvQ4o` / `gemmQ4o`, checked.
+fn q4o_view<'a>(
+    rows: u32,
+    cols: u32,
+    block: u32,
+    q: &'a [u8],
+    scales: &'a [f32],
+    offsets: &'a [f32],
+) -> Result<Q4oView<'a>, JsError> {
+    Q4oView::new(
+        "q4o",
+        rows as usize,
+        cols as usize,
+        block as usize,
+        q,
+        scales,
+        offsets,
+    )
+    .map_err(js)
+}
+
 fn run_gemv(m: QView, x: &[f32], kernel_name: &str) -> Result<Vec<f32>, JsError> {
     let (kernel, int8) = kernel(kernel_name)?;
     let mut out = vec![0.0; m.rows()];
@@ -181,15 +221,7 @@ pub fn gemv_q8(
     x: &[f32],
     kernel_name: &str,
 ) -> Result<Vec<f32>, JsError> {
-    let m = Q8View::new(
-        "q8",
-        rows as usize,
-        cols as usize,
-        block as usize,
-        q,
-        scales,
-    )
-    .map_err(js)?;
+    let m = q8_view(rows, cols, block, q, scales)?;
     run_gemv(QView::Q8(m), x, kernel_name)
 }
 
@@ -207,16 +239,7 @@ pub fn gemv_q4o(
     x: &[f32],
     kernel_name: &str,
 ) -> Result<Vec<f32>, JsError> {
-    let m = Q4oView::new(
-        "q4o",
-        rows as usize,
-        cols as usize,
-        block as usize,
-        q,
-        scales,
-        offsets,
-    )
-    .map_err(js)?;
+    let m = q4o_view(rows, cols, block, q, scales, offsets)?;
     run_gemv(QView::Q4o(m), x, kernel_name)
 }
 
@@ -246,15 +269,7 @@ pub fn gemm_q8(
     n: u32,
     kernel_name: &str,
 ) -> Result<Vec<f32>, JsError> {
-    let m = Q8View::new(
-        "q8",
-        rows as usize,
-        cols as usize,
-        block as usize,
-        q,
-        scales,
-    )
-    .map_err(js)?;
+    let m = q8_view(rows, cols, block, q, scales)?;
     run_gemm(QView::Q8(m), x, n, kernel_name)
 }
 
@@ -272,15 +287,6 @@ pub fn gemm_q4o(
     n: u32,
     kernel_name: &str,
 ) -> Result<Vec<f32>, JsError> {
-    let m = Q4oView::new(
-        "q4o",
-        rows as usize,
-        cols as usize,
-        block as usize,
-        q,
-        scales,
-        offsets,
-    )
-    .map_err(js)?;
+    let m = q4o_view(rows, cols, block, q, scales, offsets)?;
     run_gemm(QView::Q4o(m), x, n, kernel_name)
 }
