@@ -61,7 +61,7 @@ def run_mode(model: NativeModel, mode: str, tasks: list[dict[str, Any]]) -> dict
     )
     if not dynamic:  # the same examples for every question (the first of each kind)
         fixed = agent.picker.pick("", agent.n_examples)
-        agent.picker.pick = lambda _q, _k=0: fixed  # type: ignore[method-assign]
+        agent.picker.pick = lambda _q, _k=0, _tools=None: fixed  # type: ignore[method-assign]
     rows = []
     for task in tasks:
         agent.reset()
@@ -97,12 +97,23 @@ def main() -> int:
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     ap.add_argument("--json", type=Path)
     ap.add_argument("--limit", type=int, default=0, help="first N tasks only")
+    ap.add_argument(
+        "--tasks",
+        type=Path,
+        default=TASKS,
+        help="task file (default bench/agent/tasks.json; bench/agent/heldout.json: 20 tasks "
+        "written before the last round of agent changes and never tuned on)",
+    )
     args = ap.parse_args()
-    tasks = json.loads(TASKS.read_text())
+    tasks = json.loads(args.tasks.read_text())
     if args.limit:
         tasks = tasks[: args.limit]
     model = NativeModel()
-    out: dict[str, Any] = {"model": model.name, "tasks": len(tasks)}
+    out: dict[str, Any] = {
+        "model": model.name,
+        "task_file": args.tasks.name,
+        "tasks": len(tasks),
+    }
     for mode in args.modes:
         print(f"== {mode}")
         out[mode] = run_mode(model, mode, tasks)

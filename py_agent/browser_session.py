@@ -96,6 +96,10 @@ class RecordingSearch(DocsSearch):
         self.passages = self.passages[: self.shipped] + list(passages)
         self.user_bm25 = Bm25Index.from_passages(list(passages)) if passages else None
 
+    def document_frequency(self, term: str) -> int:
+        user = self.user_bm25.document_frequency(term) if self.user_bm25 is not None else 0
+        return super().document_frequency(term) + user
+
     def rankings(self, query: str) -> dict[str, list[int]]:
         rankings = super().rankings(query)
         if self.user_bm25 is not None:

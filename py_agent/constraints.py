@@ -9,6 +9,7 @@ the ids generated so far, the shape every backend accepts (`llm.TokenConstraint`
 words: for tool inputs that should be copied, not invented.
 """
 
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 
@@ -87,3 +88,58 @@ class CopyConstraint:
 
     def __call__(self, generated: Sequence[int]) -> Collection[int] | None:
         return self.allowed
+
+
+class QuestionNumbersConstraint:
+    """`inner` (a `CharsetConstraint`) for an arithmetic input that may only write the numbers in
+    `numbers` (strings of digits, e.g. the question's and a few constants) and may only end
+    once `required(text so far)` holds (every number of the question written): a small model
+    otherwise copies a worked example's
+    numbers ("300 / 240 / 3" for "240 km in 3 hours") or stops early ("12 * 12" for "12 * 12,
+    plus 6"). After `max_tokens - 1` tokens only the enders remain."""
+
+    _PARTIAL = re.compile(r"[\d.]*\d[\d.]*$|\.$")
+    _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+    def __init__(
+        self,
+        inner: CharsetConstraint,
+        numbers: Collection[str],
+        required: Callable[[str], bool],
+        token_text: Callable[[int], str],
+        max_tokens: int,
+    ) -> None:
+        self.inner = inner
+        self.numbers = frozenset(numbers)
+        self.prefixes = frozenset(n[:i] for n in self.numbers for i in range(1, len(n) + 1))
+        self.required = required
+        self.token_text = token_text
+        self.max_tokens = max_tokens
+        self._checked = frozenset(
+            i
+            for i in inner.allowed - inner.enders
+            if any(c.isdigit() or c == "." for c in token_text(i))
+        )
+        self._free = inner.allowed - inner.enders - self._checked
+
+    def _fits(self, text: str) -> bool:
+        """Every number in `text` is one of `numbers`, but the last may be one's beginning."""
+        partial = self._PARTIAL.search(text)
+        if partial is not None:
+            if partial.group() not in self.prefixes:
+                return False
+            text = text[: partial.start()]
+        return all(n in self.numbers for n in self._NUMBER.findall(text))
+
+    def __call__(self, generated: Sequence[int]) -> Collection[int] | None:
+        if len(generated) >= self.max_tokens - 1:
+            return self.inner.enders or self.inner.allowed
+        text = "".join(self.token_text(i) for i in generated)
+        allowed = {i for i in self._checked if self._fits(text + self.token_text(i))}
+        partial = self._PARTIAL.search(text)
+        at_boundary = partial is None or partial.group() in self.numbers
+        if at_boundary:
+            allowed |= self._free
+            if self.required(text):
+                allowed |= self.inner.enders
+        return frozenset(allowed)

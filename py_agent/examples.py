@@ -7,7 +7,7 @@ from this bank: every built-in tool in several phrasings, and questions that nee
 Only examples whose tool is registered are used. None of these is in the benchmark task set.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from py_agent.retrieval.bm25 import Bm25Index
@@ -161,9 +161,18 @@ class ExamplePicker:
             list(range(len(self.examples))), [e.question for e in self.examples]
         )
 
-    def pick(self, question: str, k: int = 4) -> list[Example]:
+    def pick(
+        self, question: str, k: int = 4, tools: Collection[str] | None = None
+    ) -> list[Example]:
+        """The k nearest examples, most similar last; only those whose tool is in `tools` (or
+        needs none) when it is given."""
+        usable = [
+            i
+            for i, e in enumerate(self.examples)
+            if tools is None or e.tool is None or e.tool in tools
+        ]
         ranked = [row for row, _ in self._index.search(question, len(self.examples))]
         # Unmatched examples fill up in bank order (so every tool can still be seen).
         ranked += [i for i in range(len(self.examples)) if i not in ranked]
-        chosen = ranked[:k]
+        chosen = [i for i in ranked if i in usable][:k]
         return [self.examples[i] for i in reversed(chosen)]  # most similar last, nearest

@@ -15,10 +15,15 @@ answers stay in the prompt, their traces do not.
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from py_agent.constraints import CharsetConstraint, ChoiceConstraint, CopyConstraint
+from py_agent.constraints import (
+    CharsetConstraint,
+    ChoiceConstraint,
+    CopyConstraint,
+    QuestionNumbersConstraint,
+)
 from py_agent.events import Event, EventKind
 from py_agent.examples import ExamplePicker
 from py_agent.llm import Completion, LanguageModel, Span, TokenConstraint
@@ -30,6 +35,13 @@ from py_agent.react_format import (
     prompt_spans,
 )
 from py_agent.tools import ToolRegistry
+from py_agent.tools.quantities import (
+    EXTRA_NUMBERS,
+    has_number,
+    number_strings,
+    numbers_in,
+    uses_all,
+)
 from py_agent.validators import clean_user_text, one_line
 
 
@@ -82,7 +94,7 @@ class Agent:
         self.budget = budget or Budget()
         self.history: list[Turn] = []
         self._clock = clock
-        self._choices: dict[str, ChoiceConstraint] = {}
+        self._choices: dict[tuple[str, ...], ChoiceConstraint] = {}
         self._charsets: dict[str, CharsetConstraint] = {}
 
     # -- public -------------------------------------------------------------------------------
@@ -106,14 +118,20 @@ class Agent:
 
     # -- constraints (built once per agent: encoding the choices costs tokenizer calls) -------
 
-    def choice_constraint(self, only: str | None = None) -> ChoiceConstraint:
-        """The next line: an action of a registered tool or the final answer (or only the
-        action `only`)."""
-        key = only or ""
+    def choice_constraint(self, names: Sequence[str]) -> ChoiceConstraint:
+        """The next line: an action of one of the tools `names`, or the final answer (not when
+        exactly one tool is required)."""
+        key = tuple(names)
         if key not in self._choices:
-            names = [only] if only else self.tools.names
-            options = [f"Action: {name}\n" for name in names] + ([] if only else [FINAL])
-            self._choices[key] = ChoiceConstraint(options, self.model.encode)
+            options = [f"Action: {name}\n" for name in names]
+            self._choices[key] = ChoiceConstraint([*options, FINAL], self.model.encode)
+        return self._choices[key]
+
+    def required_choice(self, name: str) -> ChoiceConstraint:
+        """Only the action `name`."""
+        key = ("", name)
+        if key not in self._choices:
+            self._choices[key] = ChoiceConstraint([f"Action: {name}\n"], self.model.encode)
         return self._choices[key]
 
     def input_constraint(self, tool_name: str, question: str) -> TokenConstraint | None:
@@ -130,14 +148,16 @@ class Agent:
             self._charsets[tool_name] = CharsetConstraint(
                 t.input_charset, vocab, self.model.token_text, enders=newline
             )
-        return self._charsets[tool_name]
-
-
-_DOCUMENT_INTENT = re.compile(
-    r"\b(?:my|our|the|these|those)\s+(?:own\s+)?(?:documents?|docs|notes|files|manuals?)\b"
-    r"|\bsearch\b|\baccording to\b",
-    re.IGNORECASE,
-)
+        charset = self._charsets[tool_name]
+        if t.input_uses_numbers and has_number(question):
+            return QuestionNumbersConstraint(
+                charset,
+                number_strings(question) | EXTRA_NUMBERS,
+                lambda text: uses_all(text, numbers_in(question)),
+                self.model.token_text,
+                self.budget.input_tokens,
+            )
+        return charset
 
 
 class _OutOfTokensError(Exception):
@@ -174,7 +194,8 @@ class _Run:
         self.seen_actions: dict[tuple[str, str], str] = {}
         self.dropped_turns = 0
         # Chosen once per run so that the prompt prefix (and the KV cache) stays the same.
-        self.examples = agent.picker.pick(question, agent.n_examples)
+        self.offered = [t.name for t in agent.tools if t.applies_to(question)]
+        self.examples = agent.picker.pick(question, agent.n_examples, self.offered)
         self.last_output: tuple[str, str] | None = None  # (tool, output) of the last good call
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -278,7 +299,10 @@ class _Run:
         thought = self.complete(self.a.budget.thought_tokens).text.strip()
         self.trace += f" {thought}\n"
         self.emit("thought", thought)
-        choices = self.a.choice_constraint(self.required_tool())
+        required = self.required_tool()
+        choices = (
+            self.a.required_choice(required) if required else self.a.choice_constraint(self.offered)
+        )
         # Each choice ends at a stop string: "\n" after an action, "Answer:" for the answer.
         pick = self.complete(
             choices.max_tokens,
@@ -295,22 +319,27 @@ class _Run:
             return Step(thought, final_answer=self.answer_text())
         name = pick[len("Action:") :].strip()
         self.trace += f"Action: {name}\nAction Input:"
-        raw = self.complete(
-            self.a.budget.input_tokens, constraint=self.a.input_constraint(name, self.question)
-        ).text.strip()
+        t = self.a.tools.get(name)
+        if t is not None and t.input_is_question:
+            raw = one_line(self.question)
+        else:
+            raw = self.complete(
+                self.a.budget.input_tokens, constraint=self.a.input_constraint(name, self.question)
+            ).text.strip()
         self.trace += f" {raw}\n"
         return Step(thought, action=name, action_input=raw)
 
     def required_tool(self) -> str | None:
-        """search_docs, first, when the user asks about their documents in so many words: a
-        270M model tends to answer such questions from memory ("Search my notes: …")."""
-        if (
-            self.a.constrained
-            and self.result.steps == 1
-            and "search_docs" in self.a.tools.names
-            and _DOCUMENT_INTENT.search(self.question)
-        ):
-            return "search_docs"
+        """The tool the question needs first (see `Tool.required_for`), on the first step."""
+        if not self.a.constrained or self.result.steps != 1:
+            return None
+        for t in self.a.tools:
+            if (
+                t.required_for is not None
+                and t.name in self.offered
+                and t.required_for(self.question)
+            ):
+                return t.name
         return None
 
     def free_step(self) -> Step:
@@ -365,6 +394,17 @@ class _Run:
             return "repeat"
         tool = self.a.tools.get(step.action)
         output = tool.run(raw) if tool is not None else f"Error: no tool {step.action!r}"
+        if (
+            output.startswith("Error:")
+            and tool is not None
+            and tool.input_from_question
+            and raw.strip() != self.question
+        ):
+            # The input was meant to be copied from the question: the question itself may
+            # parse where the copy did not ("days to days" vs "How many days are in a week?").
+            retry = tool.run(self.question)
+            if not retry.startswith("Error:"):
+                output = retry
         self.seen_actions[key] = one_line(output, 300)
         ok = not output.startswith("Error:")
         self.last_output = (step.action, output) if ok else None

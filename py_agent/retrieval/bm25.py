@@ -72,9 +72,13 @@ class Bm25Index:
     def __len__(self) -> int:
         return len(self.doc_ids)
 
+    def document_frequency(self, term: str) -> int:
+        """How many passages contain `term` (an analysed term)."""
+        return len(self.postings.get(term, ()))
+
     def idf(self, term: str) -> float:
         """Lucene's BM25 idf, ln(1 + (N - df + 0.5) / (df + 0.5)): never negative."""
-        df = len(self.postings.get(term, ()))
+        df = self.document_frequency(term)
         return math.log(1.0 + (len(self.doc_ids) - df + 0.5) / (df + 0.5))
 
     def search(self, query: str, k: int = 10) -> list[tuple[int, float]]:

@@ -35,6 +35,10 @@ class DocsSearch:
         self.dense = dense
         self.candidates = candidates
 
+    def document_frequency(self, term: str) -> int:
+        """How many passages contain `term` (an analysed term)."""
+        return self.bm25.document_frequency(term)
+
     def rankings(self, query: str) -> dict[str, list[int]]:
         """Each retriever's passage rows, best first (fused by `search`)."""
         rankings: dict[str, list[int]] = {

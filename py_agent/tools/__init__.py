@@ -55,6 +55,24 @@ class Tool:
     # Constrained decoding of the input to the question's own tokens (plus "to"/"in"): the model
     # can only copy, e.g. "3 hours to minutes" out of "How many minutes are in 3 hours?".
     input_from_question: bool = False
+    # Whether the tool can help with a question at all (a cheap check of the question, e.g.
+    # "has a number" for arithmetic): a tool that cannot is not offered to the model for that
+    # question, nor are its examples. None: always offered.
+    applies: Callable[[str], bool] | None = None
+    # An argument grammar for arithmetic: the input may only end once it uses every number the
+    # question gives ("12 * 12, plus 6" cannot stop at "12 * 12").
+    input_uses_numbers: bool = False
+    # With constrained decoding the input is the whole question, not the model's copy of part
+    # of it: a search loses the words a small model drops ("port listen on" for "Which port
+    # does the edge worker listen on?"), and no tokens are spent writing it.
+    input_is_question: bool = False
+    # Whether the question needs this tool before anything else (with constrained decoding,
+    # the first step's action): "search my notes for …" needs search_docs, and a 270M model
+    # tends to answer such questions from memory. None: the model chooses.
+    required_for: Callable[[str], bool] | None = None
+
+    def applies_to(self, question: str) -> bool:
+        return self.applies is None or self.applies(question)
 
     def signature(self) -> str:
         args = ", ".join(
@@ -163,6 +181,10 @@ def tool(
     answer_from_output: Callable[[str, str], str | None] | None = None,
     raw_input: bool = False,
     input_from_question: bool = False,
+    applies: Callable[[str], bool] | None = None,
+    input_uses_numbers: bool = False,
+    input_is_question: bool = False,
+    required_for: Callable[[str], bool] | None = None,
 ) -> Any:
     """Decorator (or call) turning a typed, documented function into a `Tool`."""
 
@@ -195,6 +217,10 @@ def tool(
             answer_from_output,
             raw_input,
             input_from_question,
+            applies,
+            input_uses_numbers,
+            input_is_question,
+            required_for,
         )
 
     return make(function) if function is not None else make

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from py_agent.tools import Tool, ToolError, output_is_answer, tool
+from py_agent.tools.quantities import has_number
 
 MAX_EXPRESSION_CHARS = 200
 MAX_EXPONENT = 1000
@@ -126,5 +127,10 @@ def calculator(expression: str) -> str:
 
 
 CALCULATOR: Tool = tool(
-    calculator, input_charset=CHARSET, example="347 * 29", answer_from_output=output_is_answer
+    calculator,
+    input_charset=CHARSET,
+    example="347 * 29",
+    answer_from_output=output_is_answer,
+    applies=has_number,
+    input_uses_numbers=True,
 )

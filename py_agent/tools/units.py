@@ -5,10 +5,12 @@ The input is natural ("42 km to mi", "How many miles is 42 km") or JSON
 question far more reliably than it fills in a JSON object.
 """
 
+import itertools
 import re
 
 from py_agent.tools import Tool, ToolError, output_is_answer, tool
 from py_agent.tools.calculator import format_number
+from py_agent.tools.quantities import has_number
 
 # unit -> (dimension, factor to the dimension's base unit)
 _UNITS: dict[str, tuple[str, float]] = {
@@ -58,7 +60,8 @@ def _from_kelvin(v: float, u: str) -> float:
     return v - 273.15 if u == "c" else (v - 273.15) * 9 / 5 + 32 if u == "f" else v
 
 
-_NUMBER = r"(-?\d+(?:[.,]\d+)?)"
+# "a week", "an hour", "one mile": the quantity 1, as people ask ("How many days are in a week?").
+_NUMBER = r"(-?\d+(?:[.,]\d+)?|\ban\b|\ba\b|\bone\b)"
 _UNIT = r"(°?[a-zA-Z/]+)"
 _FORWARD = re.compile(rf"{_NUMBER}\s*{_UNIT}\s+(?:to|in|into|as)\s+{_UNIT}", re.IGNORECASE)
 _QUESTION = re.compile(
@@ -69,16 +72,46 @@ _QUESTION = re.compile(
 _DEGREES = re.compile(r"\bdegrees?\s+", re.IGNORECASE)
 
 
+def _value(text: str) -> float:
+    return 1.0 if text.lower() in ("a", "an", "one") else float(text.replace(",", ""))
+
+
+def _is_unit(word: str) -> bool:
+    try:
+        _unit(word)
+    except ToolError:
+        return False
+    return True
+
+
+def asks_conversion(question: str) -> bool:
+    """The question names a unit and a quantity of something: a number, or "a"/"an"/"one"
+    before a unit ("How many days are in a week?"). Short unit names count only after a
+    number ("5 m", not the "in" of "in a week")."""
+    words = re.findall(r"[a-zA-Z°/]+|\d+(?:[.,]\d+)?", question)
+    unit_named = False
+    quantity = has_number(question)
+    for before, word in itertools.pairwise(["", *words]):
+        if not _is_unit(word):
+            continue
+        after_number = before[:1].isdigit()
+        if len(word) >= 3 or after_number:
+            unit_named = True
+        if before.lower() in ("a", "an", "one"):
+            quantity = True
+    return unit_named and quantity
+
+
 def parse_conversion(text: str) -> tuple[float, str, str]:
     """(value, from, to) from "42 km to miles", "100 degrees Celsius in Fahrenheit" or
     "How many miles is 42 km" — the phrasings a small model copies from the question."""
     plain = _DEGREES.sub("", text)
     m = _FORWARD.search(plain)
     if m:
-        return float(m.group(1).replace(",", "")), m.group(2), m.group(3)
+        return _value(m.group(1)), m.group(2), m.group(3)
     m = _QUESTION.search(plain)
     if m:
-        return float(m.group(2).replace(",", "")), m.group(3), m.group(1)
+        return _value(m.group(2)), m.group(3), m.group(1)
     raise ToolError(
         'write the input like "42 km to mi" or {"value": 42, "from_unit": "km", "to_unit": "mi"}'
     )
@@ -116,4 +149,5 @@ CONVERT_UNITS: Tool = tool(
     answer_from_output=output_is_answer,
     raw_input=True,
     input_from_question=True,
+    applies=asks_conversion,
 )

@@ -221,7 +221,10 @@ def test_user_documents_are_chunked_searched_beside_the_corpus_and_cited() -> No
     assert hits[0].passage.source == "notes.md"
     assert hits[0].ranks == {"bm25-user": 1}
     assert search.passages[hits[0].passage.id] == hits[0].passage  # rows follow the shipped ones
+    # The user's passages count when search_docs decides whether a name is a topic.
+    assert search.document_frequency("marigold") == 1
     assert s.set_user_documents("[]") == 0
+    assert search.document_frequency("marigold") == 0
     assert all(h.passage.source != "notes.md" for h in search.search("Marigold sail", 3))
 
 

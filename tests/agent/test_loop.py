@@ -5,7 +5,11 @@ from collections.abc import Sequence
 import pytest
 
 from py_agent.backends.scripted import ScriptedModel, ScriptError
-from py_agent.constraints import CharsetConstraint, ChoiceConstraint
+from py_agent.constraints import (
+    CharsetConstraint,
+    ChoiceConstraint,
+    QuestionNumbersConstraint,
+)
 from py_agent.events import Event
 from py_agent.llm import Span
 from py_agent.react_loop import Agent, Budget
@@ -38,12 +42,19 @@ def test_constrained_tool_call_then_answer() -> None:
     assert [e.text for e in result.events if e.kind == "observation"] == ["391"]
     assert seen == result.events
     assert "".join(e.text for e in seen if e.kind == "token").startswith(" I multiply.")
-    # The tool choice was constrained to the registered tools or the final answer.
+    # The tool choice was constrained to the tools that apply to the question (no unit in it:
+    # no convert_units) or the final answer.
     choice = model.constraints[1]
     assert isinstance(choice, ChoiceConstraint)
-    assert choice.choices == ["Action: calculator\n", "Action: convert_units\n", "Final Answer:"]
-    # The calculator's input was constrained to its characters.
-    assert isinstance(model.constraints[2], CharsetConstraint)
+    assert choice.choices == ["Action: calculator\n", "Final Answer:"]
+    # The calculator's input was constrained to its characters and the question's numbers, and
+    # could not end before it used both.
+    given = model.constraints[2]
+    assert isinstance(given, QuestionNumbersConstraint)
+    assert isinstance(given.inner, CharsetConstraint)
+    newline = ord("\n")
+    assert newline not in (given([ord(c) for c in "17 *"]) or ())
+    assert newline in (given([ord(c) for c in "17 * 23"]) or ())
     assert prompt_text(model.prompts[-1]).endswith("Observation: 391\nThought: Done.\n")
     assert model.replies == []
 
@@ -91,7 +102,7 @@ def test_tool_errors_and_repeats_become_observations() -> None:
         " c", "Action: calculator\n", " 2+2",
         " d", "Final Answer:", " 4",
     ]  # fmt: skip
-    result = Agent(ScriptedModel(replies), TOOLS).run("q")
+    result = Agent(ScriptedModel(replies), TOOLS).run("What is 1/0, or else 2+2?")
     obs = [e.text for e in result.events if e.kind == "observation"]
     assert obs[0] == "Error: division by zero"
     assert obs[1] == "4"
@@ -102,7 +113,9 @@ def test_tool_errors_and_repeats_become_observations() -> None:
 def test_budget_runs_out_and_an_answer_is_forced() -> None:
     loop = [" a", "Action: calculator\n", " 1+1", " b", "Action: calculator\n", " 2+2"]
     model = ScriptedModel([*loop, "about 4"])
-    result = Agent(model, TOOLS, budget=Budget(max_steps=2), ground_answers=False).run("q")
+    question = "What is 1+1 and then 2+2?"
+    agent = Agent(model, TOOLS, budget=Budget(max_steps=2), ground_answers=False)
+    result = agent.run(question)
     assert result.forced
     assert result.answer == "about 4"
     assert prompt_text(model.prompts[-1]).endswith(
@@ -110,7 +123,7 @@ def test_budget_runs_out_and_an_answer_is_forced() -> None:
     )
     assert result.events[-1].data == {"forced": True}
     # With grounded answers, the last tool output that answers is used instead of memory.
-    grounded = Agent(ScriptedModel(loop), TOOLS, budget=Budget(max_steps=2)).run("q")
+    grounded = Agent(ScriptedModel(loop), TOOLS, budget=Budget(max_steps=2)).run(question)
     assert (grounded.forced, grounded.answer) == (True, "4")
 
 
@@ -246,7 +259,11 @@ def test_asking_about_the_documents_in_so_many_words_searches_them_first() -> No
         """Search the documents."""
         return f"[1] (notes.md) The sail of Marigold is green. ({query})"
 
-    tools = ToolRegistry([*TOOLS, tool(search_docs, input_from_question=True)])
+    def about_notes(question: str) -> bool:
+        return "notes" in question or "documents" in question
+
+    docs = tool(search_docs, input_from_question=True, required_for=about_notes)
+    tools = ToolRegistry([*TOOLS, docs])
     model = ScriptedModel([" I know.", "Final Answer:"])
     result = Agent(model, tools).run("Search my notes: what colour is Marigold's sail?")
     # Answering from memory is not a choice on the first step: the reply breaks the constraint.
@@ -256,3 +273,50 @@ def test_asking_about_the_documents_in_so_many_words_searches_them_first() -> No
     assert result.actions()[0][0] == "search_docs"
     plain = ScriptedModel([" I know.", "Final Answer:", " Green."])
     assert Agent(plain, tools).run("What colour is a leaf?").answer == "Green."
+
+
+def test_tools_that_cannot_help_are_not_offered_nor_their_examples() -> None:
+    # No number and no unit: neither the calculator nor convert_units is a choice, and the
+    # examples shown need no tool.
+    model = ScriptedModel([" I know.", "Final Answer:", " Seven."])
+    result = Agent(model, TOOLS).run("How many colours has a rainbow?")
+    assert result.answer == "Seven."
+    choice = model.constraints[1]
+    assert isinstance(choice, ChoiceConstraint)
+    assert choice.choices == ["Final Answer:"]
+    prompt = prompt_text(model.prompts[0])
+    assert "Action: calculator\n" not in prompt
+    assert "Action: convert_units\n" not in prompt
+    # "a week" is a quantity of a unit: convert_units is offered.
+    model = ScriptedModel([" Convert.", "Action: convert_units\n", " a week to days"])
+    model.replies += [" Done.", "Final Answer:"]
+    assert Agent(model, TOOLS).run("How many days are in a week?").answer == "7 days"
+
+
+def test_an_input_copied_from_the_question_falls_back_to_the_question() -> None:
+    # "days to days" is what the 270M model copied; the question itself parses.
+    replies = [" Convert.", "Action: convert_units\n", " days to days", " Done.", "Final Answer:"]
+    result = Agent(ScriptedModel(replies), TOOLS).run("How many days are in a week?")
+    assert result.actions() == [("convert_units", "days to days")]
+    assert result.answer == "7 days"
+    # When the question does not parse either, the model sees the tool's own error.
+    replies = [" Convert.", "Action: convert_units\n", " km", " Hm.", "Final Answer:", " ?"]
+    result = Agent(ScriptedModel(replies), TOOLS).run("Is a km long, in miles?")
+    assert next(e.text for e in result.events if e.kind == "observation").startswith("Error:")
+
+
+def test_a_search_gets_the_whole_question() -> None:
+    seen: list[str] = []
+
+    def search_docs(query: str) -> str:
+        """Search the documents."""
+        seen.append(query)
+        return "[1] (notes.md) The edge worker listens on port 8787."
+
+    docs = tool(search_docs, input_from_question=True, input_is_question=True)
+    # The model writes no input (no reply is scripted for it): the question is the query.
+    replies = [" Look it up.", "Action: search_docs\n", " Found.", "Final Answer:", " 8787."]
+    question = "Which port does the edge worker listen on?"
+    result = Agent(ScriptedModel(replies), ToolRegistry([*TOOLS, docs])).run(question)
+    assert seen == [question]
+    assert result.actions() == [("search_docs", question)]
