@@ -24,7 +24,7 @@ END = "<!-- bench/run.py: end -->"
 DASH, TIMES = "\u2013", "\u00d7"
 TITLES = {
     "tokenizer": "Tokenizer encode speed (native, Node, Chromium)",
-    "vector": "Vector search in Node: ours vs hnswlib-wasm and voy",
+    "vector": "Vector search in Node and Chromium: ours vs hnswlib-wasm and voy",
     "llm": "LLM decode: Chromium (ours vs wllama), Node, and the bandwidth ceiling",
     "native": "LLM decode natively (CPython, CPU)",
     "agent": "Agent: time outside the model per step",
@@ -129,19 +129,11 @@ def tokenizer_md(a: dict[str, Any], out: Path) -> list[str]:
     return [*lines, "", f"![tokenizer encode MB/s]({_save(fig, out, 'tokenizer')})"]
 
 
-def vector_md(a: dict[str, Any], out: Path) -> list[str]:
-    s = a["settings"]
-    lines = [
-        f"{s['base']:,} {TIMES} {s['dim']} base vectors ({s['embedder']}), "
-        f"{s['queries']:,} held-out queries, k = {s['k']}, M {s['m']}, "
-        f"efConstruction {s['ef_construction']}; one thread, one "
-        f"query at a time. QPS: median (min{DASH}max) of {s['runs']} passes (exact scans and voy: "
-        "one); ratio = ours ÷ the best peer's QPS at recall ≥ ours - 0.002.",
-        "",
-    ]
+def _vector_table(part: dict[str, Any]) -> list[str]:
+    """The table of one vector run (Node, or `part = a["chromium"]`)."""
     rows = []
-    for r in a["rows"]:
-        b = a["builds"].get(r["engine"], {})
+    for r in part["rows"]:
+        b = part["builds"].get(r["engine"], {})
         ratio = r.get("ours_over_best_peer")
         q = r.get("qps_stats") or {"median": r["qps"], "min": r["qps"], "max": r["qps"]}
         rows.append(
@@ -152,13 +144,13 @@ def vector_md(a: dict[str, Any], out: Path) -> list[str]:
                 f"{r['recall']:.4f}",
                 str(b.get("build_s", "")),
                 str(b.get("wasm_heap_mb", "")),
-                str(a["index_file_mb"].get(r["engine"], "")),
+                str(part["index_file_mb"].get(r["engine"], "")),
                 f"{x(ratio['ratio'])} ({ratio['peer']}, {ratio['peer_qps']:,} QPS)"
                 if ratio
                 else "",
             ]
         )
-    lines += table(
+    return table(
         [
             "engine",
             "search param",
@@ -171,18 +163,54 @@ def vector_md(a: dict[str, Any], out: Path) -> list[str]:
         ],
         rows,
     )
-    fig, ax = plt.subplots(figsize=(8, 4.6))
-    engines = dict.fromkeys(r["engine"] for r in a["rows"])
+
+
+def _vector_plot(ax: Any, part: dict[str, Any], title: str) -> None:
+    engines = dict.fromkeys(r["engine"] for r in part["rows"])
     for engine in engines:
-        pts = [r for r in a["rows"] if r["engine"] == engine]
+        pts = [r for r in part["rows"] if r["engine"] == engine]
         style = "-o" if len(pts) > 1 else "s"
         ax.plot([p["recall"] for p in pts], [p["qps"] for p in pts], style, label=engine)
     ax.set_yscale("log")
     ax.set_xlabel("recall@10")
     ax.set_ylabel("queries per second (log; higher is better)")
-    ax.set_title(f"Vector search, {s['base']:,} {TIMES} {s['dim']}, Node, 1 thread")
+    ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6)
+
+
+def vector_md(a: dict[str, Any], out: Path) -> list[str]:
+    s = a["settings"]
+    chromium = a.get("chromium")
+    lines = [
+        f"{s['base']:,} {TIMES} {s['dim']} base vectors ({s['embedder']}), "
+        f"{s['queries']:,} held-out queries, k = {s['k']}, M {s['m']}, "
+        f"efConstruction {s['ef_construction']}; one thread, one "
+        f"query at a time. QPS: median (min{DASH}max) of {s['runs']} passes (exact scans and voy: "
+        "one); ratio = ours ÷ the best peer's QPS at recall ≥ ours - 0.002. The same harness "
+        "(`bench/vector/harness.mjs`) and vectors in Node and in headless Chromium (where a page "
+        "has no process RSS: wasm heaps only).",
+        "",
+        "**Vector search in Node**",
+        "",
+        *_vector_table(a),
+    ]
+    if chromium:
+        lines += [
+            "",
+            f"**Vector search in headless Chromium** ({chromium['runtime']})",
+            "",
+            *_vector_table(chromium),
+        ]
+    else:
+        lines += ["", "Chromium: not in this run's results."]
+    parts = [(a, "Node")] + ([(chromium, chromium["runtime"])] if chromium else [])
+    fig, axes = plt.subplots(1, len(parts), figsize=(8 if len(parts) == 1 else 13, 4.6))
+    axes = list(axes) if len(parts) > 1 else [axes]
+    for ax, (part, runtime) in zip(axes, parts, strict=True):
+        _vector_plot(
+            ax, part, f"Vector search, {s['base']:,} {TIMES} {s['dim']}, {runtime}, 1 thread"
+        )
     return [*lines, "", f"![vector search QPS vs recall]({_save(fig, out, 'vector')})"]
 
 
@@ -483,10 +511,13 @@ def headline(name: str, a: dict[str, Any]) -> str:
         return "ours ÷ best peer — " + "; ".join(parts)
     if name == "vector":
         r = a.get("ours_over_best_peer_qps")
+        c = (a.get("chromium") or {}).get("ours_over_best_peer_qps")
         return (
             f"ours (HNSW f32/int8) {r['min']:.1f}{DASH}{r['max']:.1f}{TIMES} "
             "the best peer's QPS at the "
             "same recall@10"
+            + (" in Node" if c else "")
+            + (f", {c['min']:.1f}{DASH}{c['max']:.1f}{TIMES} in Chromium" if c else "")
             if r
             else ""
         )

@@ -352,6 +352,37 @@ def npm_version(v: dict[str, Any], name: str) -> str:
     return str(entry.get("installed") or entry.get("pinned") or "?")
 
 
+def vector_results(doc: dict[str, Any]) -> dict[str, Any]:
+    """One run of the vector harness (Node or Chromium JSON): its rows with QPS stats and, for
+    our HNSW rows, ours ÷ the best peer's QPS at recall ≥ ours - 0.002 (else the peer's best
+    recall), the builds by engine, and the min/max of those ratios."""
+    rows = doc["results"]
+    peers = [r for r in rows if not r["engine"].startswith("ours")]
+    for r in rows:
+        r["qps_stats"] = {
+            "median": r["qps"],
+            "min": r.get("qps_min", r["qps"]),
+            "max": r.get("qps_max", r["qps"]),
+        }
+        if r["engine"].startswith("ours HnswIndex"):
+            close = [p for p in peers if p["recall"] >= r["recall"] - 0.002]
+            pool = close or [max(peers, key=lambda p: p["recall"])]
+            best = max(pool, key=lambda p: p["qps"])
+            r["ours_over_best_peer"] = {
+                "ratio": r["qps"] / best["qps"],
+                "peer": f"{best['engine']} {best['param']}",
+                "peer_qps": best["qps"],
+                "peer_recall": best["recall"],
+            }
+    ratios = [r["ours_over_best_peer"]["ratio"] for r in rows if "ours_over_best_peer" in r]
+    return {
+        "rows": rows,
+        "builds": {b["engine"]: b for b in doc["builds"]},
+        "index_file_mb": doc["index_file_mb"],
+        "ours_over_best_peer_qps": {"min": min(ratios), "max": max(ratios)} if ratios else None,
+    }
+
+
 def area_vector(ctx: Ctx) -> dict[str, Any]:
     data = ctx.work / "vectors"
     base, queries = ("300", "30") if ctx.quick else ("20000", "1000")
@@ -382,27 +413,23 @@ def area_vector(ctx: Ctx) -> dict[str, Any]:
             str(ctx.json("vector")),
         ]
     )
+    # The same harness and data in headless Chromium.
+    ctx.run(
+        [
+            PY,
+            str(BENCH / "vector_browser.py"),
+            "--data",
+            str(data),
+            "--runs",
+            str(ctx.runs),
+            *extra,
+            "--json",
+            str(ctx.json("vector_browser")),
+        ]
+    )
     doc = load(ctx.json("vector"))
-    rows = doc["results"]
-    peers = [r for r in rows if not r["engine"].startswith("ours")]
-    for r in rows:
-        r["qps_stats"] = {
-            "median": r["qps"],
-            "min": r.get("qps_min", r["qps"]),
-            "max": r.get("qps_max", r["qps"]),
-        }
-        if r["engine"].startswith("ours HnswIndex"):
-            close = [p for p in peers if p["recall"] >= r["recall"] - 0.002]
-            pool = close or [max(peers, key=lambda p: p["recall"])]
-            best = max(pool, key=lambda p: p["qps"])
-            r["ours_over_best_peer"] = {
-                "ratio": r["qps"] / best["qps"],
-                "peer": f"{best['engine']} {best['param']}",
-                "peer_qps": best["qps"],
-                "peer_recall": best["recall"],
-            }
-    builds = {b["engine"]: b for b in doc["builds"]}
-    ratios = [r["ours_over_best_peer"]["ratio"] for r in rows if "ours_over_best_peer" in r]
+    browser = load(ctx.json("vector_browser"))
+    env = browser["environment"]
     return {
         "settings": {
             "base": doc["n"],
@@ -414,11 +441,15 @@ def area_vector(ctx: Ctx) -> dict[str, Any]:
             "runs": doc["runs"],
             "embedder": f"{doc['data']['model']} {doc['data']['variant']}",
         },
-        "rows": rows,
-        "builds": builds,
-        "index_file_mb": doc["index_file_mb"],
-        "ours_over_best_peer_qps": {"min": min(ratios), "max": max(ratios)} if ratios else None,
-        "raw": {k: v for k, v in doc.items() if k not in ("results", "builds")},
+        **vector_results(doc),
+        "chromium": {
+            "runtime": f"{short_chromium(env.get('chromium', 'Chromium'))} headless",
+            **vector_results(browser),
+        },
+        "raw": {
+            **{k: v for k, v in doc.items() if k not in ("results", "builds")},
+            "chromium": {k: v for k, v in browser.items() if k not in ("results", "builds")},
+        },
     }
 
 

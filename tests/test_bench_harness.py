@@ -86,7 +86,18 @@ def test_quick_harness_writes_json_markdown_and_figures(built: Path, tmp_path: P
     assert ceiling["ceiling_tok_s"] > 0
     tok = doc["areas"]["tokenizer"]
     assert all(r["differing_chunks"] == 0 for r in tok["rows"])
-    assert doc["areas"]["vector"]["ours_over_best_peer_qps"]["min"] > 0
+    vector = doc["areas"]["vector"]
+    assert vector["ours_over_best_peer_qps"]["min"] > 0
+    chromium = vector["chromium"]  # the same harness and vectors in headless Chromium
+    assert chromium["runtime"].startswith("Chromium")
+    assert chromium["ours_over_best_peer_qps"]["min"] > 0
+    engines = {r["engine"] for r in chromium["rows"]}
+    assert {"ours HnswIndex", "ours FlatIndex", "hnswlib-wasm", "voy-search"} <= engines
+    assert engines == {r["engine"] for r in vector["rows"]}
+    assert all(0 <= r["recall"] <= 1 and r["qps"] > 0 for r in chromium["rows"])
+    assert all(b["rss_growth_mb"] is None for b in chromium["builds"].values())
+    flat = next(r for r in chromium["rows"] if r["engine"] == "ours FlatIndex")
+    assert flat["recall"] == 1.0  # an exact scan
     assert doc["areas"]["agent"]["summary"]["outside_ms_per_step"]["median"] > 0
 
     page = (tmp_path / "benchmarks.md").read_text()
