@@ -25,6 +25,10 @@ def model(default_model: Path) -> NativeModel:
         ("What is 1234 * 56?", "69104", "calculator"),
         ("How many kilograms is 150 pounds?", "68.038855", "convert_units"),
         ("What is the capital of France?", "Paris", None),
+        # Two steps in one: the input cannot end before it uses the 6 (it stopped at 12 * 12).
+        ("What is 12 * 12, plus 6?", "150", "calculator"),
+        # "a week" is a quantity; the model's copy "days to days" fails, the question parses.
+        ("How many days are in a week?", "7 days", "convert_units"),
     ],
 )
 def test_real_model_solves_tasks(model: NativeModel, question: str, answer: str, tool: str) -> None:
