@@ -15,6 +15,7 @@ from typing import Any
 
 from py_agent.backends.stepwise import Sampling, StepEngine, StepwiseModel, TextCodec
 from py_agent.events import Event
+from py_agent.react_format import fixed_prefix
 from py_agent.react_loop import Agent, Budget
 from py_agent.retrieval import Bm25Index, Passage
 from py_agent.retrieval.chunking import ChunkingError, chunk_document, kind_of, parse
@@ -285,6 +286,15 @@ class BrowserSession:
         """Forget the conversation (and the decoder's cache)."""
         self.agent.history.clear()
         self.model.reset()
+
+    def warm_up(self) -> str:
+        """Run the prompt's fixed start (the instructions) into the decoder's cache, for the page
+        to call once it is idle: the first question then prefills only its own part. JSON
+        {"tokens": run, "seconds": …}."""
+        t0 = self.clock()
+        prefix = fixed_prefix(self.agent.prompt_format, self.agent.tools)
+        tokens = self.model.warm(prefix)
+        return json.dumps({"tokens": tokens, "seconds": round(self.clock() - t0, 3)})
 
     def ask(
         self,

@@ -80,6 +80,15 @@ def prompt_spans(
     return [Span(head + past + f"Question: {question}\n" + trace)]
 
 
+def fixed_prefix(fmt: str, tools: ToolRegistry) -> list[Span]:
+    """The start that every prompt of these tools shares (the instructions, before the first
+    example's or the question's "Question: "): a backend can run it ahead of the first question."""
+    spans = prompt_spans(fmt, tools, [], "", "", ())
+    last = max(i for i, s in enumerate(spans) if not s.control and "Question: " in s.text)
+    text = spans[last].text
+    return [*spans[:last], Span(text[: text.rindex("Question: ")])]
+
+
 @dataclass(frozen=True)
 class Step:
     thought: str = ""

@@ -226,6 +226,17 @@ make`);
       documents,
     },
   });
+  warmUp();
+}
+
+/** Runs the prompt's fixed start (the instructions) into the decoder's cache right after
+ * "ready", while the user types: the first question then prefills only its own part. A question
+ * sent meanwhile waits in the message queue (the call is synchronous). Not on WebGPU: its calls
+ * go through stack switching, and a GPU prefills those tokens quickly anyway. */
+function warmUp() {
+  if (asyncEngine) return;
+  const warm = JSON.parse(session.warm_up());
+  post("warm", { tokens: warm.tokens, ms: Math.round(warm.seconds * 1000) });
 }
 
 /** Called from Python (ForeignDense) with the query's WordPiece ids: [[row, score], …]. */
@@ -300,6 +311,7 @@ self.onmessage = async ({ data }) => {
     else if (data.type === "reset") {
       session.reset();
       post("reset");
+      warmUp();
     } else if (data.type === "add-documents") {
       await addDocuments(data);
     } else if (data.type === "remove-document") {

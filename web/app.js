@@ -187,6 +187,10 @@ worker.onmessage = ({ data }) => {
       setBusy(false);
       break;
     }
+    case "warm": // the instructions are in the decoder's cache (web/agent_worker.js warmUp)
+      document.body.dataset.warmTokens = String(data.tokens);
+      document.body.dataset.warmMs = String(data.ms);
+      break;
     case "event":
       onEvent(data.event);
       break;

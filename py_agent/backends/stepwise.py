@@ -163,6 +163,18 @@ class StepwiseModel:
         self._tokens = []
         self.engine.truncate(0)
 
+    def warm(self, prefix: Sequence[Span], margin: int = 2) -> int:
+        """Run the start of a prompt ahead of time (while the user types), so the first question
+        prefills only the rest; the cache keeps what it has when it already holds the start.
+        `margin`: tokens left off the end, where the next text may merge with the last ones.
+        Returns the tokens run."""
+        ids = self.prompt_ids(prefix)[: -margin or None]
+        if self._tokens[: len(ids)] == ids:
+            return 0
+        before = self.prefill_tokens
+        self._start(ids)
+        return self.prefill_tokens - before
+
     def _run(self, ids: Sequence[int]) -> None:
         self.engine.run(ids)
         self._tokens += ids

@@ -259,3 +259,19 @@ def test_dense_search_goes_through_the_page_and_waits_when_asked() -> None:
     assert seen == [("[1, 3, 0, 2]", 2)]
     waited = ForeignDense(WordPiece(vocab), lambda ids, k: "promise", wait=lambda p: "[[0, 1.0]]")
     assert waited("sail", 1) == [(0, 1.0)]
+
+
+def test_warming_up_runs_the_instructions_once_and_the_question_reuses_them() -> None:
+    s, engine = session(CALC)
+    warm = json.loads(s.warm_up())
+    assert warm["tokens"] > 100  # the instructions: tool list and format
+    text = "".join(TEXTS[i] for i in engine.tokens)
+    assert text.startswith("Answer the question.")
+    assert "Question: What is" not in text  # no example, no question: every prompt starts so
+    assert json.loads(s.warm_up())["tokens"] == 0  # already there
+    cold, _ = session(CALC)
+    asked_cold = json.loads(cold.ask("What is 17 * 23?", lambda e: None))
+    asked_warm = json.loads(s.ask("What is 17 * 23?", lambda e: None))
+    assert asked_warm["answer"] == asked_cold["answer"] == "391"
+    # The warmed tokens were reused, all but the margin at the end.
+    assert asked_warm["prefill_tokens"] <= asked_cold["prefill_tokens"] - warm["tokens"] + 2

@@ -7,6 +7,7 @@ server per test module that the offline test can stop.
 """
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -22,6 +23,7 @@ from playwright.sync_api import BrowserContext, FilePayload, Page, Playwright, e
 from build_tools.chromium import CHROMIUM, CHROMIUM_FLAGS
 from build_tools.serve import AppHandler, make_server, url_of
 from build_tools.site import MOUNTS, Mount
+from build_tools.web_assets import write_web_assets
 
 pytestmark = pytest.mark.e2e
 
@@ -69,6 +71,9 @@ class Server:
 
 @pytest.fixture(scope="module")
 def app_server(default_model: Path, default_index: Path) -> Iterator[Server]:
+    # The page runs py_agent from build/py_agent.zip: rebuilt here (a second, reproducible, cheap),
+    # so the tests exercise this checkout's agent even when `make build` was not re-run.
+    write_web_assets()
     server = Server()
     yield server
     server.stop()
@@ -134,6 +139,9 @@ def test_first_visit_loads_with_progress_and_answers_with_the_calculator(
     assert loaded == total
     expect(app.locator("#backend")).to_have_text("wasm-simd128")
     assert app.evaluate("crossOriginIsolated") is True
+    # Once ready, the worker runs the prompt's instructions into the decoder's cache.
+    body = app.locator("body")
+    expect(body).to_have_attribute("data-warm-tokens", re.compile(r"^[1-9]\d{2,}$"))
 
     got = ask(app, "What is 347 * 29?")
     assert got["state"] == "done", got
