@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from build_tools.agent_backend import NativeModel  # noqa: E402
 from build_tools.agent_cli import default_tools  # noqa: E402
+from py_agent.react_format import prompt_spans  # noqa: E402
 from py_agent.react_loop import Agent  # noqa: E402
 
 TASKS = ROOT / "bench" / "agent" / "tasks.json"
@@ -50,7 +51,9 @@ MODES = {  # name -> (constrained decoding, grounded answers, examples picked pe
 }
 
 
-def run_mode(model: NativeModel, mode: str, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+def run_mode(
+    model: NativeModel, mode: str, tasks: list[dict[str, Any]], examples: int = 3
+) -> dict[str, Any]:
     constrained, grounded, dynamic = MODES[mode]
     agent = Agent(
         model,
@@ -58,6 +61,7 @@ def run_mode(model: NativeModel, mode: str, tasks: list[dict[str, Any]]) -> dict
         prompt_format=model.prompt_format,
         constrained=constrained,
         ground_answers=grounded,
+        examples=examples,
     )
     if not dynamic:  # the same examples for every question (the first of each kind)
         fixed = agent.picker.pick("", agent.n_examples)
@@ -65,6 +69,10 @@ def run_mode(model: NativeModel, mode: str, tasks: list[dict[str, Any]]) -> dict
     rows = []
     for task in tasks:
         agent.reset()
+        offered = [t.name for t in agent.tools if t.applies_to(task["q"])]
+        shown = agent.picker.pick(task["q"], agent.n_examples, offered)
+        first = prompt_spans(agent.prompt_format, agent.tools, [], task["q"], "Thought:", shown)
+        prompt_tokens = 1 + sum(len(model.encode(span.text)) for span in first)
         t0 = time.perf_counter()
         result = agent.run(task["q"])
         tools = [name for name, _ in result.actions()]
@@ -79,6 +87,7 @@ def run_mode(model: NativeModel, mode: str, tasks: list[dict[str, Any]]) -> dict
                 "observations": [e.text for e in result.events if e.kind == "observation"],
                 "seconds": time.perf_counter() - t0,
                 "tokens": result.generated_tokens,
+                "prompt_tokens": prompt_tokens,  # the first step's prompt: the first-token cost
             }
         )
         mark = "ok " if solved else "-- "
@@ -88,6 +97,7 @@ def run_mode(model: NativeModel, mode: str, tasks: list[dict[str, Any]]) -> dict
         "solved": sum(r["solved"] for r in rows) / n,
         "right_tool": sum(r["right_tool"] for r in rows) / n,
         "seconds_per_task": sum(r["seconds"] for r in rows) / n,
+        "prompt_tokens": sum(r["prompt_tokens"] for r in rows) / n,
         "rows": rows,
     }
 
@@ -96,6 +106,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--examples", type=int, default=3, help="worked examples per prompt (3)")
     ap.add_argument("--limit", type=int, default=0, help="first N tasks only")
     ap.add_argument(
         "--tasks",
@@ -116,13 +127,13 @@ def main() -> int:
     }
     for mode in args.modes:
         print(f"== {mode}")
-        out[mode] = run_mode(model, mode, tasks)
+        out[mode] = run_mode(model, mode, tasks, args.examples)
     print()
     for mode in args.modes:
         r = out[mode]
         print(
             f"{mode:12} solved {r['solved']:.0%}  right tool {r['right_tool']:.0%}  "
-            f"{r['seconds_per_task']:.1f} s/task"
+            f"{r['seconds_per_task']:.1f} s/task  {r['prompt_tokens']:.0f} prompt tokens"
         )
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")

@@ -78,7 +78,7 @@ class Agent:
         prompt_format: str = "completion",
         constrained: bool = True,
         ground_answers: bool = True,
-        examples: int = 4,
+        examples: int = 3,
         budget: Budget | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

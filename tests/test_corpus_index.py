@@ -21,7 +21,7 @@ from build_tools.corpus_index import (
 from build_tools.embedder_export import EMBEDDER_ID, Embedder
 from build_tools.errors import BuildError
 from build_tools.manifest import verify_manifest
-from build_tools.paths import MODELS_CACHE
+from build_tools.paths import MODELS_CACHE, ROOT
 from py_agent.retrieval import Bm25Index, Passage
 
 PAGE = """<html><head><title>Backups</title></head><body><h1>Backups</h1>
@@ -114,6 +114,10 @@ def test_corpus_sources(tmp_path: Path) -> None:
     names = [s.name for s in project_docs()]
     assert names[0] == "README.md"
     assert all(n.startswith("docs/") for n in names[1:])
+    # The agent's evaluation report (its test questions and answers) is never indexed.
+    assert "docs/AGENT.md" in names
+    assert "docs/AGENT_TASKS.md" not in names
+    assert (ROOT / "docs" / "AGENT_TASKS.md").is_file()
     with pytest.raises(BuildError, match="debian-reference-en"):
         debian_reference(tmp_path)
     (tmp_path / "ch01.en.html").write_text(PAGE)
