@@ -9,6 +9,7 @@ the ids generated so far, the shape every backend accepts (`llm.TokenConstraint`
 words: for tool inputs that should be copied, not invented.
 """
 
+import copy
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 
@@ -121,6 +122,18 @@ class QuestionNumbersConstraint:
             if any(c.isdigit() or c == "." for c in token_text(i))
         )
         self._free = inner.allowed - inner.enders - self._checked
+
+    def for_question(
+        self, numbers: Collection[str], required: Callable[[str], bool], max_tokens: int
+    ) -> "QuestionNumbersConstraint":
+        """The same constraint for other numbers, without re-reading the vocabulary (which
+        tokens hold digits is the costly part: one look at every allowed token)."""
+        other = copy.copy(self)
+        other.numbers = frozenset(numbers)
+        other.prefixes = frozenset(n[:i] for n in other.numbers for i in range(1, len(n) + 1))
+        other.required = required
+        other.max_tokens = max_tokens
+        return other
 
     def _fits(self, text: str) -> bool:
         """Every number in `text` is one of `numbers`, but the last may be one's beginning."""

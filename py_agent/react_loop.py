@@ -96,6 +96,7 @@ class Agent:
         self._clock = clock
         self._choices: dict[tuple[str, ...], ChoiceConstraint] = {}
         self._charsets: dict[str, CharsetConstraint] = {}
+        self._numbers: dict[str, QuestionNumbersConstraint] = {}
 
     # -- public -------------------------------------------------------------------------------
 
@@ -149,15 +150,18 @@ class Agent:
                 t.input_charset, vocab, self.model.token_text, enders=newline
             )
         charset = self._charsets[tool_name]
-        if t.input_uses_numbers and has_number(question):
-            return QuestionNumbersConstraint(
-                charset,
-                number_strings(question) | EXTRA_NUMBERS,
-                lambda text: uses_all(text, numbers_in(question)),
-                self.model.token_text,
-                self.budget.input_tokens,
+        if not (t.input_uses_numbers and has_number(question)):
+            return charset
+        if tool_name not in self._numbers:  # built once: it reads every allowed token's text
+            self._numbers[tool_name] = QuestionNumbersConstraint(
+                charset, (), lambda _: True, self.model.token_text, self.budget.input_tokens
             )
-        return charset
+        wanted = numbers_in(question)
+        return self._numbers[tool_name].for_question(
+            number_strings(question) | EXTRA_NUMBERS,
+            lambda text: uses_all(text, wanted),
+            self.budget.input_tokens,
+        )
 
 
 class _OutOfTokensError(Exception):
