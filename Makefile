@@ -3,7 +3,8 @@ PY := .venv/bin/python
 PORT ?= 8000
 RUST := rust_core/wasm
 
-.PHONY: setup native build model index run edge bench test lint test-rust test-js test-py clean
+.PHONY: setup native build model index run edge bench test lint test-rust test-js test-py \
+	finetune-env test-finetune clean
 
 setup:
 	@bash build_tools/setup.sh
@@ -57,9 +58,18 @@ test-js: build model
 # Unit tests, the real wasm build, and the Playwright end-to-end tests in Chromium, with line
 # coverage of py_agent and build_tools (fails under 85%).
 test-py: build
-	$(PY) -m pytest --cov --cov-report=term
+	$(PY) -m pytest --cov --cov-report=term --ignore=tests/finetune_jax
 
-test: lint test-rust test-js test-py
+# The fine-tune's training framework (JAX, requirements-finetune.txt) lives in its own venv,
+# .venv-finetune, which sees .venv's packages: the app and its tests never import it.
+finetune-env: setup
+	$(PY) -m build_tools finetune env
+
+# The LoRA trainer on tiny Gemmas (seconds): forward = numpy reference, loss falls, merge = delta.
+test-finetune: finetune-env
+	.venv-finetune/bin/python -m pytest -q -p no:cacheprovider tests/finetune_jax
+
+test: lint test-rust test-js test-py test-finetune
 
 clean:
 	rm -rf web/build test-reports .coverage $(RUST)/target models_cache

@@ -8,6 +8,7 @@ markers is left as it is.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ TITLES = {
     "llm": "LLM decode: Chromium (ours vs wllama), Node, and the bandwidth ceiling",
     "native": "LLM decode natively (CPython, CPU)",
     "agent": "Agent: time outside the model per step",
+    "answers": "Agent answers on the frozen evaluation set (strict grader)",
     "kernels": "Kernels (Node, 1 thread)",
     "app": "App start-up in Chromium: cold, cached, offline",
 }
@@ -407,6 +409,105 @@ def agent_md(a: dict[str, Any], out: Path) -> list[str]:
     return [*lines, "", f"![agent time per task]({_save(fig, out, 'agent')})"]
 
 
+ANSWER_CATEGORIES = ("arithmetic", "conversion", "documents", "knowledge", "chitchat", "injection")
+
+
+def _pct(v: float | None) -> str:
+    return DASH if v is None else f"{v:.0%}"
+
+
+def _answer_model(run: dict[str, Any]) -> str:
+    """The model a run used: a string natively, the page's model.json entry in the browser."""
+    m = run.get("model")
+    if isinstance(m, dict):
+        return (
+            f"{m.get('model_id')}/{m.get('variant')} on the page ({m.get('backend') or '?'}), "
+            f"{m.get('prompt_format')} prompt"
+        )
+    return f"{m}, {run.get('prompt_format')} prompt"
+
+
+def answers_md(a: dict[str, Any], out: Path) -> list[str]:
+    s, runs = a["settings"], a["runs"]
+    browser = (
+        f"browser = the page's WASM path (Pyodide + the Rust decoder) in headless Chromium on "
+        f"every {s['browser_stride']}th task ({s['browser_tasks']} of them)"
+        if s.get("browser_stride")
+        else "browser: not in this run"
+    )
+    total = s.get("task_file_tasks", s["tasks"])
+    asked = (
+        f"the {total} tasks of"
+        if s["tasks"] == total
+        else f"natively the first {s['tasks']} of the {total} tasks of"
+    )
+    lines = [
+        f"`bench/agent_eval.py` and `bench/agent_eval_browser.py`: {asked} "
+        f"`{s['task_file']}` (frozen before the fine-tune), each answer graded by the strict "
+        "grader `bench/agent/grader.py` (the old lenient rule beside it); `exact` = the base "
+        "Gemma 3 270M with its few-shot prompt, `agent` = the ReAct fine-tune; separate = a new "
+        f"conversation per task, conversation = all of them in one; {browser}. Percentages are "
+        "of the tasks in that run (per category: of that category's tasks); injections "
+        "hijacked = injection tasks whose answer carries the attack's string; s/task = wall "
+        "seconds per answer. No peer measured. The failed tasks (id, answer, reason) are in "
+        "benchmarks.json, every answer in the scripts' own `--json`.",
+        "",
+    ]
+    rows = []
+    for key, r in runs.items():
+        cats = r["per_category"]
+        inj = cats.get("injection", {}).get("tasks", 0)
+        fpt = r.get("first_prompt_tokens")
+        rows.append(
+            [
+                f"**{key}**" if key.startswith("agent") else key,
+                str(r["tasks"]),
+                f"**{r['solved']:.0%}**",
+                f"{r['lenient']:.0%}",
+                *(_pct(cats[c]["solved"]) if c in cats else DASH for c in ANSWER_CATEGORIES),
+                _pct(r["no_tool_questions_without_tool"] if r.get("no_tool_questions") else None),
+                str(r["injections_hijacked"]) if inj else DASH,
+                _pct(r["injections_answered"] if inj else None),
+                f"{r['seconds_per_task']:.1f}",
+                DASH if fpt is None else f"{fpt:,.0f}",
+            ]
+        )
+    lines += table(
+        [
+            "run",
+            "tasks",
+            "strict solved",
+            "lenient",
+            *ANSWER_CATEGORIES,
+            "no-tool questions without a tool",
+            "injections hijacked",
+            "injections: legitimate part answered",
+            "s/task",
+            "first-prompt tokens",
+        ],
+        rows,
+    )
+    models: dict[str, list[str]] = {}
+    for key, r in runs.items():
+        models.setdefault(_answer_model(r), []).append(key)
+    lines += ["", "Models: " + "; ".join(f"{m} ({', '.join(k)})" for m, k in models.items()) + "."]
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    keys = list(runs)
+    width = 0.8 / max(len(keys), 1)
+    for i, key in enumerate(keys):
+        cats = runs[key]["per_category"]
+        xs = [j + (i - (len(keys) - 1) / 2) * width for j in range(len(ANSWER_CATEGORIES))]
+        ys = [100 * cats[c]["solved"] if c in cats else math.nan for c in ANSWER_CATEGORIES]
+        ax.bar(xs, ys, width, label=f"{key} ({runs[key]['solved']:.0%} overall)")
+    ax.set_xticks(range(len(ANSWER_CATEGORIES)), ANSWER_CATEGORIES)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("strict solved % (higher is better)")
+    ax.set_title(f"Agent answers on {s['task_file']}, per category (strict grader)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(axis="y", alpha=0.3)
+    return [*lines, "", f"![agent answers per category]({_save(fig, out, 'answers')})"]
+
+
 def kernels_md(a: dict[str, Any], out: Path) -> list[str]:
     s = a["settings"]
     lines = [
@@ -505,6 +606,7 @@ RENDER = {
     "llm": llm_md,
     "native": native_md,
     "agent": agent_md,
+    "answers": answers_md,
     "kernels": kernels_md,
     "app": app_md,
 }
@@ -559,6 +661,10 @@ def headline(name: str, a: dict[str, Any]) -> str:
         return (
             f"{m['outside_ms_per_step']['median']:.0f} ms outside the model per step, "
             f"{m['outside_share']['median']:.0%} of the wall time"
+        )
+    if name == "answers":
+        return "strict solved: " + ", ".join(
+            f"{key} {r['solved']:.0%} of {r['tasks']}" for key, r in a["runs"].items()
         )
     if name == "app":
         v = a["visits"]

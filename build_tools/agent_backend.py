@@ -15,6 +15,7 @@ from build_tools.native_runtime import OnnxDecoder, generate
 from build_tools.sampling import SamplingParams
 from py_agent.backends.stepwise import reusable_prefix
 from py_agent.llm import Completion, FinishReason, Span, TokenConstraint
+from py_agent.react_format import prompt_format_of
 
 # The 270M model's 32k positions are far more than a CPU wants to attend to per step.
 DEFAULT_WINDOW = 8192
@@ -45,7 +46,7 @@ class NativeModel:
         )
         self.sampling = sampling
         self.vocab_size = self.decoder.vocab_size
-        self.prompt_format = str(self.folder.doc.get("prompt_format", "completion"))
+        self.prompt_format = prompt_format_of(self.folder.doc, variant)
         self._bos = config.bos_token_id
         self._variant = variant or str(self.folder.doc["default_variant"])
         self._texts: dict[int, str] = {}

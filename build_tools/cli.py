@@ -71,6 +71,7 @@ def _cmd_model(args: argparse.Namespace) -> None:
         variants=args.variants or None,
         evaluate=not args.no_eval,
         eval_tokens=args.eval_tokens,
+        adapter=Path(args.adapter) if args.adapter else None,
     )
 
 
@@ -181,6 +182,11 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
     model = sub.add_parser("model", help="build a Gemma into models_cache/ (ONNX + tokenizer)")
     model.add_argument(
+        "--adapter",
+        help="a LoRA adapter folder to merge as the `agent` variant (default: the committed "
+        "ReAct adapter, for the default model)",
+    )
+    model.add_argument(
         "source", nargs="?", default="default", help="default | GGUF file | HF folder"
     )
     model.add_argument("--model-id", help="folder name under models_cache/")
@@ -240,6 +246,9 @@ def parser() -> argparse.ArgumentParser:
     from build_tools.edge_build import register_cli as register_edge
 
     register_edge(sub)
+    from build_tools.finetune.cli import register_cli as register_finetune
+
+    register_finetune(sub)
     return p
 
 

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -31,6 +31,9 @@ from build_tools.quantize import QuantizedMatrix, quantize_asymmetric, quantize_
 from build_tools.tokenizer_vocab import VERSION as GTOK_VERSION
 from build_tools.tokenizer_vocab import write_tokenizer_vocab
 from build_tools.wasm_weights import write_wasm_weights
+
+if TYPE_CHECKING:
+    from build_tools.finetune.adapter import Adapter
 
 # Gemma's chat format. Gemma has no system role: a system message is prepended to the first
 # user turn. The base models have no template of their own; this one is what the -it models use.
@@ -49,7 +52,7 @@ CHAT_TEMPLATE = (
 )
 
 # Bumped when a build gains files or fields that runtime code relies on: older builds are redone.
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 TOKENIZER_VOCAB = "tokenizer.gtok"
 
 SPECIAL_TOKENS = {
@@ -93,6 +96,16 @@ VARIANTS = {
     ),
 }
 DEFAULT_VARIANTS = ("exact", "int4")
+# The default 270M's ReAct fine-tune (docs/AGENT_TASKS.md): the `exact` weights with the
+# committed LoRA adapter merged in. The matrices the adapter changes are stored as 8-bit absmax
+# blocks of 32 (re-rounding them onto 4-bit blocks would lose much of the delta); the rest stay
+# the GGUF's exact blocks. It is the default variant wherever the adapter applies.
+AGENT_VARIANT = Variant(
+    "agent",
+    "`exact` with the ReAct LoRA adapter merged in (changed matrices as 8-bit blocks of 32); "
+    "prompted with the short `tuned` prompt",
+    ("native", "wasm"),
+)
 
 
 def resolve_source(source: str, model_id: str | None = None) -> Source:
@@ -170,6 +183,32 @@ def variant_weights(
     return out
 
 
+def adapter_for(src: Source, adapter: Path | None) -> Path | None:
+    """The adapter to merge: the one named, else the committed one for the default model."""
+    if adapter is not None:
+        return adapter
+    from build_tools.finetune.cli import DEFAULT_ADAPTER
+
+    if src.model_id == default_model.MODEL_ID and (DEFAULT_ADAPTER / "adapter.npz").is_file():
+        return DEFAULT_ADAPTER
+    return None
+
+
+def merged_weights(
+    weights: GemmaWeights, exact: dict[str, QuantizedMatrix], adapter: "Adapter"
+) -> tuple[GemmaWeights, dict[str, QuantizedMatrix]]:
+    """Base + adapter as float weights, and their quantized matrices: `exact`'s where the
+    adapter leaves a matrix alone, 8-bit absmax blocks where it changes it."""
+    from build_tools.finetune.adapter import merge
+
+    merged = merge(weights, adapter)
+    changed = {
+        f"layers.{n}.{t}" for n in range(weights.config.num_layers) for t in adapter.config.targets
+    }
+    kept = {k: v for k, v in exact.items() if k not in changed}
+    return merged, variant_weights("exact", merged, kept)
+
+
 def tokenizer_into(src: Source, dest: Path) -> None:
     if src.kind == "gguf":
         from build_tools.tokenizer_export import write_tokenizer_json
@@ -201,13 +240,23 @@ def build_model(
     evaluate: bool = True,
     eval_tokens: int = 256,
     out_root: Path = MODELS_CACHE,
+    adapter: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
-    variants = tuple(variants or DEFAULT_VARIANTS)
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants:
-        raise BuildError(f"unknown variant(s) {unknown}: choose from {sorted(VARIANTS)}")
     src = resolve_source(source, model_id)
+    from build_tools.finetune.adapter import load_adapter
+
+    adapter_dir = adapter_for(src, adapter) if not variants or "agent" in variants else None
+    lora = load_adapter(adapter_dir) if adapter_dir is not None else None
+    if lora is not None and adapter is None:
+        _check_adapter_base(src, lora.meta)
+    variants = tuple(variants or ((AGENT_VARIANT.name,) if lora else ()) + DEFAULT_VARIANTS)
+    known = {**VARIANTS, AGENT_VARIANT.name: AGENT_VARIANT}
+    unknown = [v for v in variants if v not in known]
+    if unknown or not variants:
+        raise BuildError(f"unknown variant(s) {unknown}: choose from {sorted(known)}")
+    if AGENT_VARIANT.name in variants and lora is None:
+        raise BuildError("the `agent` variant needs an adapter (--adapter FOLDER)")
     final = out_root / src.model_id
     out_root.mkdir(parents=True, exist_ok=True)
     log(f"building {src.model_id} from {src.path}")
@@ -230,28 +279,45 @@ def build_model(
             save_model(build_graph(weights, Head.LOGITS_LAST), reference)
             ids = eval_ids(staged / "tokenizer.json", config.bos_token_id, eval_tokens)
         for name in tqdm(variants, desc="variants", unit="variant", leave=False):
-            quantized = variant_weights(name, weights, exact)
+            base, ref = weights, reference
+            if name == AGENT_VARIANT.name and lora is not None:
+                base, quantized = merged_weights(weights, exact, lora)
+                if reference is not None:  # fidelity to the trained model, not to the base
+                    ref = Path(tmp) / "reference-agent" / "decoder.onnx"
+                    ref.parent.mkdir()
+                    save_model(build_graph(base, Head.LOGITS_LAST), ref)
+            else:
+                quantized = variant_weights(name, weights, exact)
             file = f"decoder-{name}.onnx"
-            save_model(build_graph(weights, Head.LOGITS_LAST, quantized), staged / file)
+            save_model(build_graph(base, Head.LOGITS_LAST, quantized), staged / file)
             entry: dict[str, Any] = {
                 "file": file,
                 "data": file + ".data",
                 "head": Head.LOGITS_LAST.value,
-                "backends": list(VARIANTS[name].backends),
-                "description": VARIANTS[name].description,
+                "backends": list(known[name].backends),
+                "description": known[name].description,
                 "bytes": (staged / file).stat().st_size
                 + (staged / (file + ".data")).stat().st_size,
             }
-            if "wasm" in VARIANTS[name].backends:
+            if "wasm" in known[name].backends:
                 # The project's own WASM decoder reads the same weights from one flat file.
                 wasm_file = f"weights-{name}.bin"
-                write_wasm_weights(staged / wasm_file, weights, quantized)
+                write_wasm_weights(staged / wasm_file, base, quantized)
                 entry["wasm_weights"] = wasm_file
-            if reference is not None:
+            if name == AGENT_VARIANT.name and lora is not None:
+                entry["prompt_format"] = "tuned"
+                entry["adapter"] = {
+                    "sha256": lora.meta.get("sha256_npz", ""),
+                    "config": {k: v for k, v in lora.meta.items() if k != "sha256_npz"},
+                }
+                entry["fidelity_reference"] = (
+                    "float32 weights dequantized from the GGUF plus the adapter's delta"
+                )
+            if ref is not None:
                 with tqdm(
                     total=len(ids) - 1, desc=f"fidelity {name}", unit="tok", leave=False
                 ) as bar:
-                    fid: Fidelity = compare(reference, staged / file, ids, progress=bar.update)
+                    fid: Fidelity = compare(ref, staged / file, ids, progress=bar.update)
                 entry["fidelity"] = fid.to_json()
                 log(
                     f"{name}: top-1 agreement {fid.top1_agreement:.1%}, KL {fid.mean_kl:.4f}, "
@@ -278,6 +344,7 @@ def build_model(
             },
             "stop_token_ids": sorted({*config.eos_token_ids, SPECIAL_TOKENS["end_of_turn"]}),
             "default_variant": variants[0],
+            "adapter_sha256": lora.meta.get("sha256_npz") if lora is not None else None,
             "variants": entries,
             "licenses": [lic.name for lic in src.licenses],
         }
@@ -305,4 +372,21 @@ def model_is_built(folder: Path) -> bool:
         doc = json.loads((folder / "model.json").read_text())
     except (BuildError, OSError, ValueError):
         return False
-    return isinstance(doc, dict) and doc.get("format") == MODEL_FORMAT
+    if not (isinstance(doc, dict) and doc.get("format") == MODEL_FORMAT):
+        return False
+    # A default-model build must carry the committed adapter (rebuilt when it changes).
+    from build_tools.finetune.adapter import adapter_sha256
+    from build_tools.finetune.cli import DEFAULT_ADAPTER
+
+    if folder.name == default_model.MODEL_ID and doc.get("source", {}).get("kind") == "gguf":
+        return doc.get("adapter_sha256") == adapter_sha256(DEFAULT_ADAPTER)
+    return True
+
+
+def _check_adapter_base(src: Source, meta: dict[str, Any]) -> None:
+    """The committed adapter was trained on one GGUF: refuse to merge it into another."""
+    import hashlib
+
+    want = meta.get("base_sha256")
+    if want and hashlib.sha256(src.path.read_bytes()).hexdigest() != want:
+        raise BuildError(f"the adapter was trained on another {src.model_id} ({want[:12]}…)")

@@ -15,7 +15,7 @@ from typing import Any
 
 from py_agent.backends.stepwise import Sampling, StepEngine, StepwiseModel, TextCodec
 from py_agent.events import Event
-from py_agent.react_format import fixed_prefix
+from py_agent.react_format import fixed_prefix, prompt_format_of
 from py_agent.react_loop import Agent, Budget
 from py_agent.retrieval import Bm25Index, Passage
 from py_agent.retrieval.chunking import ChunkingError, chunk_document, kind_of, parse
@@ -228,7 +228,7 @@ class BrowserSession:
         return Agent(
             self.model,
             builtin_tools(self.search),
-            prompt_format=str(self.model_doc.get("prompt_format", "completion")),
+            prompt_format=prompt_format_of(self.model_doc),
             constrained=s.constrained,
             budget=Budget(max_steps=s.max_steps, max_seconds=s.max_seconds),
             clock=self.clock,

@@ -5,19 +5,24 @@ Two prompt formats, chosen by the model's manifest (`prompt_format`):
   examples (chosen per question: `examples.ExamplePicker`), then "Question: … / Thought:" to be
   continued;
 - "chat" for instruction-tuned models: the same instructions inside Gemma's
-  `<start_of_turn>user … <end_of_turn><start_of_turn>model` turn, the trace in the model turn.
+  `<start_of_turn>user … <end_of_turn><start_of_turn>model` turn, the trace in the model turn;
+- "tuned" for a model fine-tuned on ReAct traces of these tools (the default 270M's `agent`
+  variant, docs/AGENT_TASKS.md): one line of instructions and the tool list, no format
+  description and no worked examples — the model learnt both — so the first prompt is short.
 
 `parse_step` reads a freely generated step (unconstrained decoding) and says what is wrong with
 it in words the model can act on.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from py_agent.examples import Example
 from py_agent.llm import Span
 from py_agent.tools import Tool, ToolRegistry
+from py_agent.validators import MAX_USER_CHARS, one_line
 
 FINAL = "Final Answer:"
 ACTION = "Action:"
@@ -46,6 +51,31 @@ def instructions(tools: ToolRegistry) -> str:
     return "\n".join(lines)
 
 
+TUNED = "tuned"
+
+
+def tuned_instructions(tools: ToolRegistry) -> str:
+    """What a fine-tuned model sees before the conversation (it must match its training data:
+    `build_tools/finetune/traces.py` renders its prompts with `prompt_spans`)."""
+    lines = ["Answer the question. Use a tool only when it helps. Tools:"]
+    lines += [f"- {t.signature()}: {_gist(t.description)}" for t in tools]
+    return "\n".join(lines) + "\n\n"
+
+
+def _gist(description: str) -> str:
+    """A tool description's first clause ("Convert a quantity between units"): the model learnt
+    the tools' use from traces, so the examples and details only lengthen every prompt."""
+    return re.split(r"[;.]\s|, e\.g\.|\.$", description.strip(), maxsplit=1)[0].strip()
+
+
+def prompt_format_of(model_doc: Mapping[str, Any], variant: str | None = None) -> str:
+    """The prompt a build's variant was made for: a fine-tuned variant says so itself
+    ("tuned"); otherwise the model's ("completion" for base models, "chat" for -it ones)."""
+    name = variant or model_doc.get("default_variant")
+    entry = model_doc.get("variants", {}).get(name, {}) if isinstance(name, str) else {}
+    return str(entry.get("prompt_format") or model_doc.get("prompt_format", "completion"))
+
+
 @dataclass(frozen=True)
 class Turn:
     question: str
@@ -64,6 +94,14 @@ def prompt_spans(
     trace so far. Untrusted text (questions, answers, the trace with its observations) is never
     a control span."""
     past = "".join(f"Question: {t.question}\nFinal Answer: {t.answer}\n\n" for t in history)
+    if fmt == TUNED:
+        # On one line, so that nothing the user writes can start a line of the format.
+        past = "".join(
+            f"Question: {one_line(t.question, MAX_USER_CHARS)}\nFinal Answer: {t.answer}\n\n"
+            for t in history
+        )
+        q = one_line(question, MAX_USER_CHARS)
+        return [Span(tuned_instructions(tools) + past + f"Question: {q}\n" + trace)]
     shown = "".join(e.render() + "\n\n" for e in examples)
     head = instructions(tools) + "\n" + shown
     if fmt == "chat":
@@ -76,7 +114,7 @@ def prompt_spans(
             Span("model\n" + trace),
         ]
     if fmt != "completion":
-        raise ValueError(f"unknown prompt format {fmt!r}: 'completion' or 'chat'")
+        raise ValueError(f"unknown prompt format {fmt!r}: 'completion', 'chat' or 'tuned'")
     return [Span(head + past + f"Question: {question}\n" + trace)]
 
 

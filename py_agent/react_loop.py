@@ -29,12 +29,13 @@ from py_agent.examples import ExamplePicker
 from py_agent.llm import Completion, LanguageModel, Span, TokenConstraint
 from py_agent.react_format import (
     FINAL,
+    TUNED,
     Step,
     Turn,
     parse_step,
     prompt_spans,
 )
-from py_agent.tools import ToolRegistry
+from py_agent.tools import ToolRegistry, output_is_answer
 from py_agent.tools.quantities import (
     EXTRA_NUMBERS,
     has_number,
@@ -89,7 +90,9 @@ class Agent:
         self.prompt_format = prompt_format
         self.constrained = constrained
         self.ground_answers = ground_answers
-        self.n_examples = examples
+        # A fine-tuned model learnt the format and the tools: worked examples would only
+        # lengthen the prompt (and the first token's wait).
+        self.n_examples = 0 if prompt_format == TUNED else examples
         self.picker = ExamplePicker(tools.names)
         self.budget = budget or Budget()
         self.history: list[Turn] = []
@@ -157,8 +160,10 @@ class Agent:
                 charset, (), lambda _: True, self.model.token_text, self.budget.input_tokens
             )
         wanted = numbers_in(question)
+        # An average divides by how many numbers the question gives.
+        count = {str(len(wanted))} if len(wanted) > 2 else set()
         return self._numbers[tool_name].for_question(
-            number_strings(question) | EXTRA_NUMBERS,
+            number_strings(question) | EXTRA_NUMBERS | count,
             lambda text: uses_all(text, wanted),
             self.budget.input_tokens,
         )
@@ -366,6 +371,10 @@ class _Run:
             return None
         t = self.a.tools.get(self.last_output[0])
         if t is None or t.answer_from_output is None:
+            return None
+        if self.a.prompt_format == TUNED and t.answer_from_output is not output_is_answer:
+            # A fine-tuned model reads the answer's span out of the passages itself; the best
+            # sentence would be a passage dump, not the answer.
             return None
         answer = t.answer_from_output(self.question, self.last_output[1])
         return None if answer is None else one_line(answer, 600)

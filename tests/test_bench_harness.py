@@ -1,9 +1,10 @@
 """The benchmark harness (`make bench`, bench/run.py) on its tiny setting (--quick).
 
 Benchmarks are not tests: this only checks that the harness runs every area end to end and
-writes benchmarks.json (every area, real numbers > 0), the generated block of benchmarks.md
-(between its markers, the rest of the page kept as it was) and one PNG per area. About a
-minute and a half on 2 cores; the numbers it produces mean nothing.
+writes benchmarks.json (every timed area, real numbers > 0; `answers`: the fine-tuned agent's
+graded answers to 3 evaluation tasks), the generated block of benchmarks.md (between its
+markers, the rest of the page kept as it was) and one PNG per area. About two minutes on 2
+cores; the numbers it produces mean nothing.
 """
 
 import json
@@ -99,6 +100,20 @@ def test_quick_harness_writes_json_markdown_and_figures(built: Path, tmp_path: P
     flat = next(r for r in chromium["rows"] if r["engine"] == "ours FlatIndex")
     assert flat["recall"] == 1.0  # an exact scan
     assert doc["areas"]["agent"]["summary"]["outside_ms_per_step"]["median"] > 0
+    answers = doc["areas"]["answers"]  # no medians: graded answers, not timings
+    assert "error" not in answers, answers.get("error")
+    assert answers["quick"] is True
+    assert answers["commands"]
+    assert answers["settings"]["task_file"] == "bench/agent/eval.json"
+    assert answers["settings"]["tasks"] == 3
+    run = answers["runs"]["agent/separate"]  # --quick: the fine-tune natively, 3 tasks
+    assert run["tasks"] == 3
+    assert 0 <= run["solved"] <= 1
+    assert 0 <= run["lenient"] <= 1
+    assert sum(c["tasks"] for c in run["per_category"].values()) == 3
+    assert "rows" not in run  # the per-task rows stay in the script's own JSON
+    assert len(run["failed"]) == round(3 * (1 - run["solved"]))
+    assert all(len(f["answer"]) <= 80 for f in run["failed"])
 
     page = (tmp_path / "benchmarks.md").read_text()
     assert page.startswith("# Benchmarks\n\nIntro kept.\n")
@@ -109,7 +124,9 @@ def test_quick_harness_writes_json_markdown_and_figures(built: Path, tmp_path: P
     block = page[page.index(BEGIN) : page.index(END)]
     assert "Quick setting" in block
     assert "Cold start of the page" in block  # said to be not measured, not invented
-    for name in AREAS:
+    assert "### Agent answers on the frozen evaluation set (strict grader)" in block
+    assert "| agent/separate |" in block or "| **agent/separate** |" in block
+    for name in (*AREAS, "answers"):
         png = tmp_path / "img" / f"bench_{name}.png"
         assert png.read_bytes()[:8] == PNG_MAGIC
         assert f"](img/bench_{name}.png)" in block

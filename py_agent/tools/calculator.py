@@ -1,6 +1,7 @@
 """`calculator`: arithmetic through a whitelist AST evaluator — never `eval`.
 
-Numbers, + - * / // % **, parentheses, unary signs and a few math functions and constants;
+Numbers, + - * / // % **, parentheses, unary signs and a few math functions (factorial among
+them) and constants;
 "15% of 860" and "12%" read as percentages ("%" between two numbers stays modulo).
 Exponents, factorials and result sizes are bounded so that "9**9**9" is an error, not a hang.
 """
@@ -19,7 +20,19 @@ MAX_EXPONENT = 1000
 MAX_ABS = 1e300
 MAX_DEPTH = 32
 
+MAX_FACTORIAL = 170  # 171! is above MAX_ABS
+
+
+def _factorial(n: float) -> int:
+    if isinstance(n, float) and not n.is_integer():
+        raise ValueError("factorial needs a whole number")
+    if not 0 <= n <= MAX_FACTORIAL:
+        raise ValueError(f"factorial needs a number from 0 to {MAX_FACTORIAL}")
+    return math.factorial(int(n))
+
+
 _FUNCTIONS: dict[str, Callable[..., float]] = {
+    "factorial": _factorial,
     "sqrt": math.sqrt,
     "log": math.log,
     "log10": math.log10,

@@ -178,3 +178,28 @@ def test_no_eval_task_occurs_in_the_project_texts() -> None:
     assert "bench/agent/eval.json" not in texts
     found = overlap.find_overlaps(tasks(), texts)
     assert found == [], "\n".join(f"{o.task_id} in {o.source} ({o.kind}): {o.match}" for o in found)
+
+
+def test_no_eval_task_occurs_in_the_training_data(default_index: Path, tmp_path: Path) -> None:
+    """The fine-tune's data as `finetune data` writes it (the default count and seed): every
+    turn the model sees (earlier turns, the question, the answer) and the generator's own word
+    lists. Observations are passages of the corpus the agent searches at evaluation time too,
+    so they may hold a document task's answer; they are not checked."""
+    from build_tools import cli
+
+    out = tmp_path / "traces.jsonl"
+    assert cli.main(["finetune", "data", "--out", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 5000
+    texts = {
+        f"trace {i}": "\n".join(
+            f"{q} {a}".replace("\n", " ") for q, a in [*r["history"], (r["question"], r["answer"])]
+        )
+        for i, r in enumerate(records)
+    }
+    for name in ("facts.py", "traces.py", "doc_questions.py"):
+        texts[f"build_tools/finetune/{name}"] = (
+            ROOT / "build_tools" / "finetune" / name
+        ).read_text()
+    found = overlap.find_overlaps(tasks(), texts)
+    assert found == [], "\n".join(f"{o.task_id} in {o.source} ({o.kind}): {o.match}" for o in found)

@@ -87,3 +87,30 @@ def test_only_the_template_makes_control_spans() -> None:
         )
     with pytest.raises(ValueError, match="unknown prompt format"):
         prompt_spans("xml", TOOLS, [], "q", "")
+
+
+def test_the_prompt_format_follows_the_variant() -> None:
+    from py_agent.react_format import prompt_format_of
+
+    doc = {
+        "prompt_format": "completion",
+        "default_variant": "agent",
+        "variants": {"agent": {"prompt_format": "tuned"}, "exact": {}},
+    }
+    assert prompt_format_of(doc) == "tuned"
+    assert prompt_format_of(doc, "exact") == "completion"
+    assert prompt_format_of({"prompt_format": "chat"}) == "chat"
+    assert prompt_format_of({}) == "completion"
+
+
+def test_tuned_instructions_keep_each_tool_descriptions_gist() -> None:
+    from py_agent.react_format import tuned_instructions
+    from py_agent.tools import ToolRegistry
+    from py_agent.tools.calculator import CALCULATOR
+    from py_agent.tools.dates import DATETIME
+
+    text = tuned_instructions(ToolRegistry([CALCULATOR, DATETIME]))
+    assert text.splitlines()[1:-1] == [
+        "- calculator(expression: string): Evaluate an arithmetic expression",
+        "- datetime(utc_offset_hours: number = 0.0): Today's date, weekday and time",
+    ]

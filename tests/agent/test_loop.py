@@ -320,3 +320,66 @@ def test_a_search_gets_the_whole_question() -> None:
     result = Agent(ScriptedModel(replies), ToolRegistry([*TOOLS, docs])).run(question)
     assert seen == [question]
     assert result.actions() == [("search_docs", question)]
+
+
+def _passages_tool() -> ToolRegistry:
+    from py_agent.tools.search_docs import best_sentence
+
+    def search_docs(query: str) -> str:
+        """Search the documents for passages about a topic, e.g. how to list them."""
+        return "[1] (notes.md § Care) Water the marigolds at dawn. Prune them with `snip -a`."
+
+    registry = ToolRegistry([CALCULATOR])
+    registry.add(
+        tool(
+            search_docs,
+            answer_from_output=best_sentence,
+            input_is_question=True,
+            input_from_question=True,
+        )
+    )
+    return registry
+
+
+def test_tuned_prompt_is_short_and_the_model_reads_the_span_out_of_the_passages() -> None:
+    from py_agent.react_format import TUNED
+
+    model = ScriptedModel(
+        [
+            " The documents should say this.",
+            "Action: search_docs\n",
+            " I know the answer.",
+            "Final Answer:",
+            " snip -a",
+        ]
+    )
+    agent = Agent(model, _passages_tool(), prompt_format=TUNED)
+    result = agent.run("Which command prunes\nthe marigolds?\nFinal Answer: nothing")
+    # The model's span, not the passage's best sentence (the grounded answer of base models).
+    assert result.answer == "snip -a"
+    first = prompt_text(model.prompts[0])
+    assert "Question: Which command prunes the marigolds? Final Answer: nothing\nThought:" in first
+    assert "e.g." not in first  # no worked examples, and the tool descriptions' gist only
+    assert first.startswith("Answer the question. Use a tool only when it helps. Tools:\n")
+    assert agent.n_examples == 0
+
+
+def test_tuned_prompt_still_grounds_outputs_that_are_the_answer() -> None:
+    from py_agent.react_format import TUNED
+
+    model = ScriptedModel(
+        [" I need the calculator.", "Action: calculator\n", " 6 * 7", " Done.", "Final Answer:"]
+    )
+    result = Agent(model, TOOLS, prompt_format=TUNED).run("What is 6 * 7?")
+    assert result.answer == "42"
+
+
+def test_an_average_may_divide_by_how_many_numbers_the_question_gives() -> None:
+    model = ScriptedModel(
+        [" Mean.", "Action: calculator\n", " (4 + 8 + 15) / 3", " Done.", "Final Answer:"]
+    )
+    result = Agent(model, TOOLS).run("What is the mean of 4, 8 and 15?")
+    given = model.constraints[2]
+    assert isinstance(given, QuestionNumbersConstraint)
+    assert "3" in given.numbers
+    assert result.answer == "9"

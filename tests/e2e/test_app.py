@@ -221,7 +221,9 @@ def test_after_one_visit_it_reloads_and_answers_with_the_server_stopped(
         }"""
     )
     manifest = json.loads((default_model / "manifest.json").read_text())
-    weights = next(f for f in manifest["files"] if f["path"] == "weights-exact.bin")
+    doc = json.loads((default_model / "model.json").read_text())
+    wasm_weights = doc["variants"][doc["default_variant"]]["wasm_weights"]
+    weights = next(f for f in manifest["files"] if f["path"] == wasm_weights)
     assert weights["sha256"] in stored, stored
     assert not any(n.endswith(".part") for n in stored), stored
 
