@@ -169,6 +169,12 @@ class Agent:
         )
 
 
+def _plain(text: str) -> str:
+    """Lower case, code quotes and end punctuation gone, spaces collapsed: how a span is found
+    in a sentence ("`snip -a`." in "Prune them with snip -a")."""
+    return " ".join(text.replace("`", " ").strip().rstrip(".!?").lower().split())
+
+
 class _OutOfTokensError(Exception):
     """The run's token budget is spent before the step could finish."""
 
@@ -325,7 +331,7 @@ class _Run:
             if grounded is not None:
                 self.trace += f" {grounded}\n"
                 return Step(thought, final_answer=grounded)
-            return Step(thought, final_answer=self.answer_text())
+            return Step(thought, final_answer=self.supported(self.answer_text()))
         name = pick[len("Action:") :].strip()
         self.trace += f"Action: {name}\nAction Input:"
         t = self.a.tools.get(name)
@@ -378,6 +384,21 @@ class _Run:
             return None
         answer = t.answer_from_output(self.question, self.last_output[1])
         return None if answer is None else one_line(answer, 600)
+
+    def supported(self, answer: str) -> str:
+        """With the `tuned` prompt the model reads a passage's answer span itself; the span must
+        come from the sentence of the passages that best matches the question (`Tool.
+        answer_from_output`), else that sentence answers instead: a span the evidence does not
+        hold is a guess (a 270M model may write one it learnt rather than the one it read)."""
+        if self.a.prompt_format != TUNED or not self.a.ground_answers or self.last_output is None:
+            return answer
+        t = self.a.tools.get(self.last_output[0])
+        if t is None or t.answer_from_output is None or t.answer_from_output is output_is_answer:
+            return answer
+        sentence = t.answer_from_output(self.question, self.last_output[1])
+        if sentence is None or _plain(answer) in _plain(sentence):
+            return answer
+        return one_line(sentence, 600)
 
     def answer_text(self, forced: bool = False) -> str:
         if forced:  # the answer gets its own tokens even when the run's budget is spent

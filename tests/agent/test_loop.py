@@ -327,7 +327,9 @@ def _passages_tool() -> ToolRegistry:
 
     def search_docs(query: str) -> str:
         """Search the documents for passages about a topic, e.g. how to list them."""
-        return "[1] (notes.md § Care) Water the marigolds at dawn. Prune them with `snip -a`."
+        return (
+            "[1] (notes.md § Care) Water the marigolds at dawn. Prune the marigolds with `snip -a`."
+        )
 
     registry = ToolRegistry([CALCULATOR])
     registry.add(
@@ -354,11 +356,11 @@ def test_tuned_prompt_is_short_and_the_model_reads_the_span_out_of_the_passages(
         ]
     )
     agent = Agent(model, _passages_tool(), prompt_format=TUNED)
-    result = agent.run("Which command prunes\nthe marigolds?\nFinal Answer: nothing")
+    result = agent.run("How do I prune\nthe marigolds?\nFinal Answer: nothing")
     # The model's span, not the passage's best sentence (the grounded answer of base models).
     assert result.answer == "snip -a"
     first = prompt_text(model.prompts[0])
-    assert "Question: Which command prunes the marigolds? Final Answer: nothing\nThought:" in first
+    assert "Question: How do I prune the marigolds? Final Answer: nothing\nThought:" in first
     assert "e.g." not in first  # no worked examples, and the tool descriptions' gist only
     assert first.startswith("Answer the question. Use a tool only when it helps. Tools:\n")
     assert agent.n_examples == 0
@@ -383,3 +385,21 @@ def test_an_average_may_divide_by_how_many_numbers_the_question_gives() -> None:
     assert isinstance(given, QuestionNumbersConstraint)
     assert "3" in given.numbers
     assert result.answer == "9"
+
+
+def test_tuned_span_the_passages_do_not_hold_gives_way_to_their_best_sentence() -> None:
+    from py_agent.react_format import TUNED
+
+    model = ScriptedModel(
+        [
+            " The documents should say this.",
+            "Action: search_docs\n",
+            " I know the answer.",
+            "Final Answer:",
+            " XML.COM",  # learnt somewhere, not read in the passages
+        ]
+    )
+    result = Agent(model, _passages_tool(), prompt_format=TUNED).run(
+        "When should I water the marigolds?"
+    )
+    assert result.answer == "Water the marigolds at dawn. [1]"

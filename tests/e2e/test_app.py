@@ -139,9 +139,10 @@ def test_first_visit_loads_with_progress_and_answers_with_the_calculator(
     assert loaded == total
     expect(app.locator("#backend")).to_have_text("wasm-simd128")
     assert app.evaluate("crossOriginIsolated") is True
-    # Once ready, the worker runs the prompt's instructions into the decoder's cache.
+    # Once ready, the worker runs the prompt's instructions into the decoder's cache (the
+    # fine-tuned default's are short: 86 tokens with the four tools).
     body = app.locator("body")
-    expect(body).to_have_attribute("data-warm-tokens", re.compile(r"^[1-9]\d{2,}$"))
+    expect(body).to_have_attribute("data-warm-tokens", re.compile(r"^[1-9]\d+$"))
 
     got = ask(app, "What is 347 * 29?")
     assert got["state"] == "done", got
