@@ -187,9 +187,10 @@ def adapter_for(src: Source, adapter: Path | None) -> Path | None:
     """The adapter to merge: the one named, else the committed one for the default model."""
     if adapter is not None:
         return adapter
+    from build_tools.finetune.adapter import ADAPTER_FILE
     from build_tools.finetune.cli import DEFAULT_ADAPTER
 
-    if src.model_id == default_model.MODEL_ID and (DEFAULT_ADAPTER / "adapter.npz").is_file():
+    if src.model_id == default_model.MODEL_ID and (DEFAULT_ADAPTER / ADAPTER_FILE).is_file():
         return DEFAULT_ADAPTER
     return None
 

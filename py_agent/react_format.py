@@ -93,15 +93,13 @@ def prompt_spans(
     """The whole prompt: instructions, worked examples, earlier turns, this question and its
     trace so far. Untrusted text (questions, answers, the trace with its observations) is never
     a control span."""
-    past = "".join(f"Question: {t.question}\nFinal Answer: {t.answer}\n\n" for t in history)
     if fmt == TUNED:
         # On one line, so that nothing the user writes can start a line of the format.
-        past = "".join(
-            f"Question: {one_line(t.question, MAX_USER_CHARS)}\nFinal Answer: {t.answer}\n\n"
-            for t in history
-        )
-        q = one_line(question, MAX_USER_CHARS)
-        return [Span(tuned_instructions(tools) + past + f"Question: {q}\n" + trace)]
+        history = [Turn(one_line(t.question, MAX_USER_CHARS), t.answer) for t in history]
+        question = one_line(question, MAX_USER_CHARS)
+    past = "".join(f"Question: {t.question}\nFinal Answer: {t.answer}\n\n" for t in history)
+    if fmt == TUNED:
+        return [Span(tuned_instructions(tools) + past + f"Question: {question}\n" + trace)]
     shown = "".join(e.render() + "\n\n" for e in examples)
     head = instructions(tools) + "\n" + shown
     if fmt == "chat":

@@ -35,7 +35,7 @@ from py_agent.react_format import (
     parse_step,
     prompt_spans,
 )
-from py_agent.tools import ToolRegistry, output_is_answer
+from py_agent.tools import Tool, ToolRegistry, output_is_answer
 from py_agent.tools.quantities import (
     EXTRA_NUMBERS,
     has_number,
@@ -378,22 +378,31 @@ class _Run:
         t = self.a.tools.get(self.last_output[0])
         if t is None or t.answer_from_output is None:
             return None
-        if self.a.prompt_format == TUNED and t.answer_from_output is not output_is_answer:
+        if self.model_reads(t):
             # A fine-tuned model reads the answer's span out of the passages itself; the best
             # sentence would be a passage dump, not the answer.
             return None
         answer = t.answer_from_output(self.question, self.last_output[1])
         return None if answer is None else one_line(answer, 600)
 
+    def model_reads(self, t: Tool) -> bool:
+        """Whether the model writes the answer out of this tool's output itself: with the
+        `tuned` prompt, for a tool whose output holds the answer without being it (passages)."""
+        return (
+            self.a.prompt_format == TUNED
+            and t.answer_from_output is not None
+            and t.answer_from_output is not output_is_answer
+        )
+
     def supported(self, answer: str) -> str:
         """With the `tuned` prompt the model reads a passage's answer span itself; the span must
         come from the sentence of the passages that best matches the question (`Tool.
         answer_from_output`), else that sentence answers instead: a span the evidence does not
         hold is a guess (a 270M model may write one it learnt rather than the one it read)."""
-        if self.a.prompt_format != TUNED or not self.a.ground_answers or self.last_output is None:
+        if not self.a.ground_answers or self.last_output is None:
             return answer
         t = self.a.tools.get(self.last_output[0])
-        if t is None or t.answer_from_output is None or t.answer_from_output is output_is_answer:
+        if t is None or t.answer_from_output is None or not self.model_reads(t):
             return answer
         sentence = t.answer_from_output(self.question, self.last_output[1])
         if sentence is None or _plain(answer) in _plain(sentence):

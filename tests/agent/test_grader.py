@@ -1,29 +1,11 @@
 """The strict grader of the agent evaluation (bench/agent/grader.py), on made-up questions (none
 of them is an eval.json task)."""
 
-import importlib.util
-import sys
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from build_tools.paths import ROOT
-
-
-def load_bench_module(name: str) -> ModuleType:
-    """bench/ is not a package: bench/agent/NAME.py by path, once."""
-    key = f"bench_agent_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, ROOT / "bench" / "agent" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
+from tests.agent.bench_modules import load_bench_module
 
 grader = load_bench_module("grader")
 
